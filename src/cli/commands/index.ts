@@ -1,0 +1,9 @@
+/** Every command group of the CLI, one file each; add new groups to this list. */
+import type { Command } from 'commander';
+import { registerDbCommands } from './db.ts';
+import { registerModelsCommands } from './models.ts';
+import { registerRecognitionCommands } from './recognition.ts';
+
+export type RegisterCommands = (program: Command) => void;
+
+export const commandGroups: RegisterCommands[] = [registerRecognitionCommands, registerDbCommands, registerModelsCommands];

@@ -1,0 +1,20 @@
+/** The registry of encoders by id; each encoder lives in its own module. */
+import { FacegateError } from '../util/errors.ts';
+import { createDlibResnet128 } from './dlib-resnet128.ts';
+import type { EncoderFactory, EncoderOptions, FaceEncoder } from './encoder.ts';
+
+export const DEFAULT_ENCODER = 'dlib-resnet128';
+
+const factories: Record<string, EncoderFactory> = {
+  'dlib-resnet128': createDlibResnet128,
+};
+
+export function encoderIds(): string[] {
+  return Object.keys(factories);
+}
+
+export function createEncoder(id: string, opts: EncoderOptions): FaceEncoder {
+  const factory = factories[id];
+  if (!factory) throw new FacegateError(`unknown encoder "${id}" (known: ${encoderIds().join(', ')})`);
+  return factory(opts);
+}
