@@ -2,11 +2,13 @@
 import { FacegateError } from '../util/errors.ts';
 import { createDlibResnet128 } from './dlib-resnet128.ts';
 import type { EncoderFactory, EncoderOptions, FaceEncoder } from './encoder.ts';
+import { createFacenetNn4Small2 } from './facenet/encoder.ts';
 
 export const DEFAULT_ENCODER = 'dlib-resnet128';
 
 const factories: Record<string, EncoderFactory> = {
   'dlib-resnet128': createDlibResnet128,
+  'facenet-nn4small2': createFacenetNn4Small2,
 };
 
 export function encoderIds(): string[] {

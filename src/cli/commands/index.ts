@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { registerDbCommands } from './db.ts';
 import { registerModelsCommands } from './models.ts';
 import { registerRecognitionCommands } from './recognition.ts';
+import { registerStylizeCommands } from './stylize.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [registerRecognitionCommands, registerDbCommands, registerModelsCommands];
+export const commandGroups: RegisterCommands[] = [registerRecognitionCommands, registerDbCommands, registerModelsCommands, registerStylizeCommands];

@@ -1,0 +1,55 @@
+/** The face database's file format, validated on every read so a bad file is refused, never overwritten. */
+import { z } from 'zod';
+
+export const DB_SCHEMA_VERSION = 1;
+
+export const encodingSchema = z.object({
+  vector: z.array(z.number().finite()).min(1),
+  encoder: z.string().min(1),
+  createdAt: z.string(),
+  /** Detector score and face size at enrollment, to judge and prune weak samples later. */
+  quality: z.object({ score: z.number(), faceSize: z.number() }).nullable(),
+  /** Where the sample came from: `cli:<file name>`, `mqtt:image`, `capture`, `import`. Never the image itself. */
+  source: z.string(),
+});
+
+export const identitySchema = z.object({
+  id: z.string().min(1).max(128),
+  name: z.string(),
+  badges: z.array(z.string().min(1)),
+  enabled: z.boolean(),
+  validFrom: z.string().optional(),
+  validUntil: z.string().optional(),
+  /** The person agreed to have a stylized welcome portrait made from their face crop. */
+  portraitConsent: z.boolean().optional(),
+  /** Incremented on every change; fleet sync applies only newer versions. */
+  version: z.number().int().nonnegative(),
+  updatedAt: z.string(),
+  encodings: z.array(encodingSchema),
+});
+
+export const tombstoneSchema = z.object({ id: z.string(), version: z.number().int(), deletedAt: z.string() });
+
+export const dbFileSchema = z.object({
+  schemaVersion: z.literal(DB_SCHEMA_VERSION),
+  identities: z.array(identitySchema),
+  /** Deleted identities, kept (without any face data) so fleet sync can propagate the deletion. */
+  tombstones: z.array(tombstoneSchema).default([]),
+});
+
+export type StoredEncoding = z.infer<typeof encodingSchema>;
+export type Identity = z.infer<typeof identitySchema>;
+export type Tombstone = z.infer<typeof tombstoneSchema>;
+export type DbFile = z.infer<typeof dbFileSchema>;
+
+export function emptyDb(): DbFile {
+  return { schemaVersion: DB_SCHEMA_VERSION, identities: [], tombstones: [] };
+}
+
+/** One line naming the first few problems, e.g. `identities.0.badges: expected array`. */
+export function describeZodError(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
