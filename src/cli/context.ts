@@ -11,7 +11,13 @@ export interface GlobalFlags {
 }
 
 export function globalFlags(cmd: Command): GlobalFlags {
-  const o = cmd.optsWithGlobals<{ config?: string; db?: string; modelsDir?: string; backend?: string; json?: boolean }>();
+  const o = cmd.optsWithGlobals<{
+    config?: string;
+    db?: string;
+    modelsDir?: string;
+    backend?: string;
+    json?: boolean;
+  }>();
   return {
     config: o.config,
     db: o.db,

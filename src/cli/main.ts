@@ -10,7 +10,10 @@ import { commandGroups } from './commands/index.ts';
 export function buildProgram(): Command {
   const program = new Command('facegate')
     .description('Edge kiosk daemon for door access: badge-plus-face verification, relay, MQTT, welcome portraits')
-    .option('--config <file>', 'YAML config file (default: /etc/facegate/config.yaml if present, else embedded defaults)')
+    .option(
+      '--config <file>',
+      'YAML config file (default: /etc/facegate/config.yaml if present, else embedded defaults)',
+    )
     .option('--db <file>', 'face database file (default: data/faces.json)')
     .option('--models-dir <dir>', 'where imported and downloaded weights live (also FACEGATE_MODELS_DIR)')
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
@@ -35,7 +38,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`facegate: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`facegate: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `facegate: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return ExitCode.error;
   }
 }

@@ -44,7 +44,8 @@ export async function openDb(cmd: Command): Promise<FaceDb> {
 export async function openPipeline(cmd: Command, flags: RecognitionFlags): Promise<FacePipeline> {
   const globals = globalFlags(cmd);
   const detector = flags.detector ?? 'tiny';
-  if (detector !== 'tiny' && detector !== 'ssd') throw new FacegateError(`unknown detector "${detector}" (expected tiny or ssd)`);
+  if (detector !== 'tiny' && detector !== 'ssd')
+    throw new FacegateError(`unknown detector "${detector}" (expected tiny or ssd)`);
   return FacePipeline.create({
     backend: globals.backend ?? 'auto',
     detector: detector as DetectorName,

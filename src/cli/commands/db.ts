@@ -32,7 +32,12 @@ export function registerDbCommands(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const flags = globalFlags(cmd);
       const rows = (await openDb(cmd)).list().map(summary);
-      const human = rows.map((r) => `${r.id.padEnd(20)} ${r.name.padEnd(24)} ${String(r.encodings).padStart(3)} enc  ${r.enabled ? '' : '(disabled)'}`).join('\n');
+      const human = rows
+        .map(
+          (r) =>
+            `${r.id.padEnd(20)} ${r.name.padEnd(24)} ${String(r.encodings).padStart(3)} enc  ${r.enabled ? '' : '(disabled)'}`,
+        )
+        .join('\n');
       output(flags, { identities: rows }, human || 'the database is empty');
     });
 
@@ -43,7 +48,13 @@ export function registerDbCommands(program: Command): void {
       const identity = (await openDb(cmd)).get(id);
       if (!identity) throw new FacegateError(`no identity "${id}"`, ExitCode.noMatch);
       const s = summary(identity);
-      output(flags, s, Object.entries(s).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\n'));
+      output(
+        flags,
+        s,
+        Object.entries(s)
+          .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`)
+          .join('\n'),
+      );
     });
 
   db.command('remove <id>')
@@ -61,7 +72,11 @@ export function registerDbCommands(program: Command): void {
       const flags = globalFlags(cmd);
       const snapshot = (await openDb(cmd)).snapshot();
       await writeFile(file, `${JSON.stringify(snapshot, null, 1)}\n`, { mode: 0o600 });
-      output(flags, { exported: snapshot.identities.length, file }, `exported ${snapshot.identities.length} identities to ${file}`);
+      output(
+        flags,
+        { exported: snapshot.identities.length, file },
+        `exported ${snapshot.identities.length} identities to ${file}`,
+      );
     });
 
   db.command('import <file>')
@@ -75,13 +90,16 @@ export function registerDbCommands(program: Command): void {
         throw new FacegateError(`${file}: cannot read as JSON (${(err as Error).message.split('\n')[0]})`);
       }
       const parsed = dbFileSchema.safeParse(raw);
-      if (!parsed.success) throw new FacegateError(`${file}: not a facegate database export (${describeZodError(parsed.error)})`);
+      if (!parsed.success)
+        throw new FacegateError(`${file}: not a facegate database export (${describeZodError(parsed.error)})`);
       const target = await openDb(cmd);
       for (const identity of parsed.data.identities) {
         for (const badge of identity.badges) {
           const holder = target.findByBadge(badge);
           if (holder && holder.id !== identity.id) {
-            throw new FacegateError(`${file}: badge of "${identity.id}" already belongs to "${holder.id}"; nothing imported`);
+            throw new FacegateError(
+              `${file}: badge of "${identity.id}" already belongs to "${holder.id}"; nothing imported`,
+            );
           }
         }
       }
@@ -89,6 +107,10 @@ export function registerDbCommands(program: Command): void {
         const existing = target.get(identity.id);
         await target.put({ ...identity, version: Math.max(identity.version, (existing?.version ?? 0) + 1) });
       }
-      output(flags, { imported: parsed.data.identities.length }, `imported ${parsed.data.identities.length} identities from ${file}`);
+      output(
+        flags,
+        { imported: parsed.data.identities.length },
+        `imported ${parsed.data.identities.length} identities from ${file}`,
+      );
     });
 }

@@ -8,7 +8,8 @@ import { globalFlags, output } from '../context.ts';
 
 function kindNamed(kind: string): ModelKind {
   const found = modelKinds.find((k) => k.kind === kind);
-  if (!found) throw new FacegateError(`unknown model kind "${kind}" (known: ${modelKinds.map((k) => k.kind).join(', ')})`);
+  if (!found)
+    throw new FacegateError(`unknown model kind "${kind}" (known: ${modelKinds.map((k) => k.kind).join(', ')})`);
   return found;
 }
 
@@ -23,7 +24,10 @@ export function registerModelsCommands(program: Command): void {
       const dir = resolveModelsDir(flags.modelsDir);
       const rows = (await Promise.all(modelKinds.map((k) => k.list(dir)))).flat();
       const human = rows
-        .map((r) => `${r.kind.padEnd(12)} ${r.name.padEnd(22)} ${r.status.padEnd(8)} ${r.location}${r.detail ? `  (${r.detail})` : ''}`)
+        .map(
+          (r) =>
+            `${r.kind.padEnd(12)} ${r.name.padEnd(22)} ${r.status.padEnd(8)} ${r.location}${r.detail ? `  (${r.detail})` : ''}`,
+        )
         .join('\n');
       output(flags, { modelsDir: dir, models: rows }, human || 'no models known');
     });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { checkEnrollmentSample, DEFAULT_QUALITY_GATE } from '../../recognition/enrollment.ts';
 import { identifyDescriptor, verifyDescriptor } from '../../recognition/verification.ts';
-import { loadImage } from '../../runtime/image.ts';
+import { loadImage, type RgbImage } from '../../runtime/image.ts';
 import type { StoredEncoding } from '../../store/schema.ts';
 import { ExitCode, FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
@@ -14,8 +14,9 @@ import { openDb, openPipeline, type RecognitionFlags, recognitionOptions, thresh
 
 /** Encodes the one face of an image given for verify/identify; "no face" is an answer (exit 1), not an error. */
 async function probeDescriptor(file: string, flags: RecognitionFlags, cmd: Command) {
-  const pipeline = await openPipeline(cmd, flags);
+  // The image first: a bad file is reported at once, before seconds of model loading.
   const image = await loadImage(file, { maxPixels: flags.maxPixels });
+  const pipeline = await openPipeline(cmd, flags);
   const result = await pipeline.analyse(image, { noDetect: flags.detect === false });
   return { pipeline, face: result.faces[0] ?? null };
 }
@@ -26,80 +27,138 @@ export function registerRecognitionCommands(program: Command): void {
       .command('enroll <id> <images...>')
       .description('add a person (or more photos of them) to the database; several photos per person match better')
       .option('--name <name>', 'display name (default: the id)')
-      .option('--badge <badge>', 'badge number held by this person (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+      .option(
+        '--badge <badge>',
+        'badge number held by this person (repeatable)',
+        (v: string, acc: string[]) => [...acc, v],
+        [],
+      )
       .option('--largest', 'accept photos with several faces by taking the largest')
       .option('--portrait-consent', 'the person agreed to stylized welcome portraits'),
-  ).action(async (id: string, images: string[], opts: RecognitionFlags & { name?: string; badge: string[]; largest?: boolean; portraitConsent?: boolean }, cmd: Command) => {
-    const flags = globalFlags(cmd);
-    const db = await openDb(cmd);
-    const pipeline = await openPipeline(cmd, opts);
-    const gate = { ...DEFAULT_QUALITY_GATE, allowMultiple: opts.largest === true };
-    const samples: Array<{ image: string; accepted: boolean; reason: string | null }> = [];
-    const encodings: StoredEncoding[] = [];
-    for (const file of images) {
-      const image = await loadImage(file, { maxPixels: opts.maxPixels });
-      const result = await pipeline.analyse(image, { noDetect: opts.detect === false, allFaces: false });
-      const sample = checkEnrollmentSample(result, gate, `cli:${path.basename(file)}`, pipeline.encoder.id);
-      samples.push({ image: file, accepted: sample.accepted, reason: sample.reason });
-      if (sample.encoding) encodings.push(sample.encoding);
-    }
-    if (encodings.length === 0) {
-      output(flags, { enrolled: false, identity: id, samples }, samples.map((s) => `rejected ${s.image}: ${s.reason}`).join('\n'));
-      throw new FacegateError(`nothing enrolled for "${id}": no photo passed the quality gate`);
-    }
-    const existing = db.get(id);
-    await db.upsert({
-      id,
-      name: opts.name ?? existing?.name ?? id,
-      badges: [...new Set([...(existing?.badges ?? []), ...opts.badge])],
-      enabled: existing?.enabled ?? true,
-      validFrom: existing?.validFrom,
-      validUntil: existing?.validUntil,
-      portraitConsent: opts.portraitConsent ?? existing?.portraitConsent,
-    });
-    const identity = await db.addEncodings(id, encodings);
-    const human = [
-      ...samples.map((s) => `${s.accepted ? 'accepted' : 'rejected'} ${s.image}${s.reason ? `: ${s.reason}` : ''}`),
-      `enrolled ${id}: ${identity.encodings.length} encoding(s) with ${pipeline.encoder.id}`,
-    ].join('\n');
-    output(flags, { enrolled: true, identity: id, encodings: identity.encodings.length, encoder: pipeline.encoder.id, samples }, human);
-  });
+  ).action(
+    async (
+      id: string,
+      images: string[],
+      opts: RecognitionFlags & { name?: string; badge: string[]; largest?: boolean; portraitConsent?: boolean },
+      cmd: Command,
+    ) => {
+      const flags = globalFlags(cmd);
+      const db = await openDb(cmd);
+      const pipeline = await openPipeline(cmd, opts);
+      const gate = { ...DEFAULT_QUALITY_GATE, allowMultiple: opts.largest === true };
+      const samples: Array<{ image: string; accepted: boolean; reason: string | null }> = [];
+      const encodings: StoredEncoding[] = [];
+      for (const file of images) {
+        let image: RgbImage;
+        try {
+          image = await loadImage(file, { maxPixels: opts.maxPixels });
+        } catch (err) {
+          if (!(err instanceof FacegateError)) throw err;
+          samples.push({ image: file, accepted: false, reason: `not-an-image: ${err.message}` });
+          continue;
+        }
+        const result = await pipeline.analyse(image, { noDetect: opts.detect === false, allFaces: false });
+        const sample = checkEnrollmentSample(result, gate, `cli:${path.basename(file)}`, pipeline.encoder.id);
+        samples.push({ image: file, accepted: sample.accepted, reason: sample.reason });
+        if (sample.encoding) encodings.push(sample.encoding);
+      }
+      if (encodings.length === 0) {
+        output(
+          flags,
+          { enrolled: false, identity: id, samples },
+          samples.map((s) => `rejected ${s.image}: ${s.reason}`).join('\n'),
+        );
+        throw new FacegateError(`nothing enrolled for "${id}": no photo passed the quality gate`);
+      }
+      const existing = db.get(id);
+      await db.upsert({
+        id,
+        name: opts.name ?? existing?.name ?? id,
+        badges: [...new Set([...(existing?.badges ?? []), ...opts.badge])],
+        enabled: existing?.enabled ?? true,
+        validFrom: existing?.validFrom,
+        validUntil: existing?.validUntil,
+        portraitConsent: opts.portraitConsent ?? existing?.portraitConsent,
+      });
+      const identity = await db.addEncodings(id, encodings);
+      const human = [
+        ...samples.map((s) => `${s.accepted ? 'accepted' : 'rejected'} ${s.image}${s.reason ? `: ${s.reason}` : ''}`),
+        `enrolled ${id}: ${identity.encodings.length} encoding(s) with ${pipeline.encoder.id}`,
+      ].join('\n');
+      output(
+        flags,
+        { enrolled: true, identity: id, encodings: identity.encodings.length, encoder: pipeline.encoder.id, samples },
+        human,
+      );
+    },
+  );
 
   recognitionOptions(
-    program.command('verify <image> <id>').description('1:1 — is the face in <image> the person <id>? (exit 0 yes, 1 no)'),
+    program
+      .command('verify <image> <id>')
+      .description('1:1 — is the face in <image> the person <id>? (exit 0 yes, 1 no)'),
   ).action(async (file: string, id: string, opts: RecognitionFlags, cmd: Command) => {
     const flags = globalFlags(cmd);
     const db = await openDb(cmd);
     const { pipeline, face } = await probeDescriptor(file, opts, cmd);
     const threshold = thresholdFor(pipeline.encoder, opts);
     if (!face) {
-      output(flags, { match: false, identity: id, distance: null, threshold, encoder: pipeline.encoder.id, reason: 'no-face' }, `no face found in ${file}`);
+      output(
+        flags,
+        { match: false, identity: id, distance: null, threshold, encoder: pipeline.encoder.id, reason: 'no-face' },
+        `no face found in ${file}`,
+      );
       process.exitCode = ExitCode.noMatch;
       return;
     }
     const r = verifyDescriptor(db, face.descriptor, id, pipeline.encoder.id, threshold);
-    const json = { match: r.match, identity: r.identity, distance: r.distance, threshold: r.threshold, encoder: r.encoder, reason: r.reason };
+    const json = {
+      match: r.match,
+      identity: r.identity,
+      distance: r.distance,
+      threshold: r.threshold,
+      encoder: r.encoder,
+      reason: r.reason,
+    };
     const dist = r.distance === null ? 'n/a' : r.distance.toFixed(3);
-    output(flags, json, r.match ? `match: it's ${id} (distance ${dist} < ${threshold})` : `no match for ${id}: ${r.reason} (distance ${dist}, threshold ${threshold})`);
+    output(
+      flags,
+      json,
+      r.match
+        ? `match: it's ${id} (distance ${dist} < ${threshold})`
+        : `no match for ${id}: ${r.reason} (distance ${dist}, threshold ${threshold})`,
+    );
     process.exitCode = r.match ? ExitCode.ok : ExitCode.noMatch;
   });
 
   recognitionOptions(
-    program.command('identify <image>').description("1:N — who is the face in <image>? (the exercise's who_is_it; exit 0 found, 1 not in the database)"),
+    program
+      .command('identify <image>')
+      .description("1:N — who is the face in <image>? (the exercise's who_is_it; exit 0 found, 1 not in the database)"),
   ).action(async (file: string, opts: RecognitionFlags, cmd: Command) => {
     const flags = globalFlags(cmd);
     const db = await openDb(cmd);
     const { pipeline, face } = await probeDescriptor(file, opts, cmd);
     const threshold = thresholdFor(pipeline.encoder, opts);
     if (!face) {
-      output(flags, { identity: null, distance: null, threshold, encoder: pipeline.encoder.id, reason: 'no-face' }, `no face found in ${file}`);
+      output(
+        flags,
+        { identity: null, distance: null, threshold, encoder: pipeline.encoder.id, reason: 'no-face' },
+        `no face found in ${file}`,
+      );
       process.exitCode = ExitCode.noMatch;
       return;
     }
     const r = identifyDescriptor(db, face.descriptor, pipeline.encoder.id, threshold);
     const json = { identity: r.identity, distance: r.distance, threshold: r.threshold, encoder: r.encoder };
     const dist = r.distance === null ? 'n/a' : r.distance.toFixed(3);
-    output(flags, json, r.identity ? `it's ${r.identity} (distance ${dist} < ${threshold})` : `not in the database (nearest distance ${dist}, threshold ${threshold})`);
+    output(
+      flags,
+      json,
+      r.identity
+        ? `it's ${r.identity} (distance ${dist} < ${threshold})`
+        : `not in the database (nearest distance ${dist}, threshold ${threshold})`,
+    );
     process.exitCode = r.identity ? ExitCode.ok : ExitCode.noMatch;
   });
 }

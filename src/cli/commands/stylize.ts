@@ -7,9 +7,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { resolveModelsDir } from '../../models/paths.ts';
-import { encodeImage, loadImage, type RgbImage } from '../../runtime/image.ts';
 import { parseSize, runStylize, type StylizeProgress } from '../../nst/engine.ts';
 import { vgg19Path } from '../../nst/vgg-kind.ts';
+import { encodeImage, loadImage, type RgbImage } from '../../runtime/image.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
 
@@ -73,7 +73,8 @@ export function registerStylizeCommands(program: Command): void {
     .requiredOption('-o, --output <file>', 'output image (.png or .jpg)')
     .action(async (contentFile: string, opts: StylizeFlags, cmd: Command) => {
       const flags = globalFlags(cmd);
-      if (opts.method !== 'fast' && opts.method !== 'gatys') throw new FacegateError(`unknown method "${opts.method}" (fast or gatys)`);
+      if (opts.method !== 'fast' && opts.method !== 'gatys')
+        throw new FacegateError(`unknown method "${opts.method}" (fast or gatys)`);
       const format = formatFor(opts.output);
       const modelsDir = resolveModelsDir(flags.modelsDir);
       const content = await loadImage(contentFile);
@@ -110,7 +111,8 @@ export function registerStylizeCommands(program: Command): void {
             if (line) process.stderr.write(`${tty && p.kind === 'iteration' ? '\n' : ''}${line}\n`);
           },
           onSnapshot: opts.saveEvery
-            ? async (i, img) => writeFile(`${opts.output.slice(0, -ext.length)}-${i}${ext}`, await encodeImage(img, format))
+            ? async (i, img) =>
+                writeFile(`${opts.output.slice(0, -ext.length)}-${i}${ext}`, await encodeImage(img, format))
             : undefined,
         },
       );
@@ -118,7 +120,15 @@ export function registerStylizeCommands(program: Command): void {
       const ms = Math.round(performance.now() - started);
       output(
         flags,
-        { ok: true, output: opts.output, method: opts.method, style: opts.style, width: image.width, height: image.height, ms },
+        {
+          ok: true,
+          output: opts.output,
+          method: opts.method,
+          style: opts.style,
+          width: image.width,
+          height: image.height,
+          ms,
+        },
         `wrote ${opts.output} (${image.width}x${image.height}, ${opts.method}${opts.style ? ` ${opts.style}` : ''}, ${ms} ms)`,
       );
     });

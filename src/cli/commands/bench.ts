@@ -1,0 +1,66 @@
+/**
+ * `facegate bench <area>`: benchmarks whose figures go to bench/RESULTS.md. Each area's code lives in
+ * `bench/<area>.ts`; add further subcommands here (recognition, facenet, e2e).
+ */
+import type { Command } from 'commander';
+import { resolveModelsDir } from '../../models/paths.ts';
+import { defaultSharedDir } from '../../util/shared-dir.ts';
+import { globalFlags, output } from '../context.ts';
+
+export function registerBenchCommands(program: Command): void {
+  const bench = program.command('bench').description('measure speed and memory (figures for bench/RESULTS.md)');
+  // Each area's code is imported only when its benchmark runs, so everyday commands start fast.
+  bench
+    .command('recognition')
+    .description(
+      'one 640x480 frame: detect, landmarks, encode, match (p50/p95), vs stock face-api; 1:N at 1k/10k/100k; RSS',
+    )
+    .option('--runs <n>', 'timed runs after warm-up (at least 20)', '20')
+    .option('--shared <dir>', 'the shared test data directory', defaultSharedDir())
+    .action(async (opts: { runs: string; shared: string }, cmd: Command) => {
+      const flags = globalFlags(cmd);
+      const { benchRecognition } = await import('../../../bench/recognition.ts');
+      const r = await benchRecognition({
+        sharedDir: opts.shared,
+        backend: flags.backend ?? 'auto',
+        runs: Number(opts.runs) || 20,
+        log: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+      });
+      output(
+        flags,
+        r,
+        `recognition (${r.backend}): frame p50 ${r.frame.p50Ms} ms p95 ${r.frame.p95Ms} ms ` +
+          `(detect ${r.frame.detect.p50Ms}, landmarks ${r.frame.landmarks.p50Ms}, encode ${r.frame.encode.p50Ms}, match ${r.frame.match.p50Ms}); ` +
+          `stock ${r.stock.p50Ms} ms (ratio ${r.ratioToStock}), stock SSD ${r.stockSsd.p50Ms} ms; ` +
+          `identify 1k/10k/100k ${r.identify['1000']}/${r.identify['10000']}/${r.identify['100000']} ms; RSS ${r.rssMB} MB`,
+      );
+    });
+  bench
+    .command('nst')
+    .description('style transfer: fast style at 400x300 and 640x480, one Gatys VGG-19 iteration at 400x300')
+    .option('--style <name>', 'fast style to time', 'udnie')
+    .option('--runs <n>', 'timed fast runs at 400x300 (half as many at 640x480)', '5')
+    .option('--gatys-iterations <n>', 'timed Gatys iterations', '3')
+    .option('--skip-gatys', 'fast styles only')
+    .action(
+      async (opts: { style: string; runs: string; gatysIterations: string; skipGatys?: boolean }, cmd: Command) => {
+        const flags = globalFlags(cmd);
+        const { benchNst } = await import('../../../bench/nst.ts');
+        const result = await benchNst({
+          modelsDir: resolveModelsDir(flags.modelsDir),
+          style: opts.style,
+          backend: flags.backend ?? 'wasm',
+          fastRuns: Math.max(1, Number(opts.runs) || 5),
+          gatysIterations: Math.max(1, Number(opts.gatysIterations) || 3),
+          skipGatys: opts.skipGatys === true,
+          log: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+        });
+        output(
+          flags,
+          result,
+          `nst (${result.backend}): fast ${result.fast.style} 400x300 ${result.fast['400x300Ms']} ms, 640x480 ${result.fast['640x480Ms']} ms, ` +
+            `peak RSS ${result.fast.peakRssMB} MB; gatys 400x300 ${result.gatys['400x300IterMs'] ?? '-'} ms/iteration`,
+        );
+      },
+    );
+}

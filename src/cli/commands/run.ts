@@ -1,0 +1,84 @@
+/**
+ * `facegate run`: the kiosk daemon. Flags mirror the main config keys so a site can start without writing YAML;
+ * they win over the config file, which wins over the embedded defaults.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import type { ConfigOverrides, FacegateConfig } from '../../config/schema.ts';
+import { Controller } from '../../daemon/controller.ts';
+import { createLogger } from '../../daemon/logger.ts';
+import type { GuardedProcess } from '../../daemon/relay/door-lock.ts';
+import { globalFlags } from '../context.ts';
+
+interface RunFlags {
+  camera?: string;
+  badge?: string;
+  relay?: string;
+  mode?: string;
+  kioskId?: string;
+  logLevel?: string;
+  dataDir?: string;
+  fps?: string;
+  unlockPulseMs?: string;
+  failSafe?: boolean;
+}
+
+/** A number flag stays a string when it is not one, so the schema reports it like any other bad value. */
+function numberOrRaw(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && value.trim() !== '' ? n : (value as unknown as number);
+}
+
+export function runOverrides(flags: RunFlags, global: ReturnType<typeof globalFlags>): ConfigOverrides {
+  return {
+    kioskId: flags.kioskId,
+    camera: { source: flags.camera, fps: numberOrRaw(flags.fps) },
+    badge: {
+      sources: flags.badge
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    door: {
+      relay: flags.relay,
+      // Any string: the schema refuses unknown modes with the list of valid ones.
+      mode: flags.mode as FacegateConfig['door']['mode'] | undefined,
+      unlockPulseMs: numberOrRaw(flags.unlockPulseMs),
+      failSafe: flags.failSafe,
+    },
+    logging: { level: flags.logLevel as FacegateConfig['logging']['level'] | undefined },
+    data: { dir: flags.dataDir, dbFile: global.db },
+    recognition: { backend: global.backend, modelsDir: global.modelsDir },
+  };
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run the kiosk daemon: camera → face verification → door relay (what `npm start` runs)')
+    .option('--camera <spec>', 'v4l2:/dev/video0 | webcam:<device> | video:<file> | dir:<folder>')
+    .option('--badge <sources>', 'badge sources, comma-separated: stdin | evdev:<device> | mqtt | none')
+    .option('--relay <spec>', 'simulated[:<record file>] | onoff:<gpio> | gpiod:<chip>:<line>')
+    .option('--mode <mode>', 'badge+face | face | badge')
+    .option('--kiosk-id <id>', 'this kiosk’s id (MQTT topics, fleet records)')
+    .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+    .option('--data-dir <dir>', 'writable data directory (database, journals)')
+    .option('--fps <n>', 'camera frames per second')
+    .option('--unlock-pulse-ms <ms>', 'how long a grant unlocks the door')
+    .option('--fail-safe', 'unlock on failure/exit (maglocks with fire release); default fail-secure')
+    .action(async (flags: RunFlags, cmd: Command) => {
+      const global = globalFlags(cmd);
+      const { config, file } = await loadConfig(global.config, runOverrides(flags, global));
+      const logger = createLogger({ level: config.logging.level, base: { kioskId: config.kioskId } });
+      logger.info({ event: 'config', file: file ?? '(embedded defaults)' }, `config: ${file ?? 'embedded defaults'}`);
+      await Controller.start({
+        config,
+        logger,
+        guardProcess: process as unknown as GuardedProcess,
+        onSignalShutdown: () => process.exit(0),
+      });
+      // Started: stay alive on the camera, timers and sockets until a signal.
+      (globalThis as { facegateKeepAlive?: boolean }).facegateKeepAlive = true;
+    });
+}
