@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { resolveModelsDir } from '../models/paths.ts';
 import type { FaceEncoder } from '../recognition/encoder.ts';
 import { DEFAULT_ENCODER } from '../recognition/encoders.ts';
-import { type DetectorName, FacePipeline } from '../recognition/pipeline.ts';
+import type { DetectorName, FacePipeline } from '../recognition/pipeline.ts';
 import { DEFAULT_MAX_PIXELS } from '../runtime/image.ts';
 import { DEFAULT_DB_FILE, FaceDb } from '../store/face-db.ts';
 import { FacegateError } from '../util/errors.ts';
@@ -46,6 +46,8 @@ export async function openPipeline(cmd: Command, flags: RecognitionFlags): Promi
   const detector = flags.detector ?? 'tiny';
   if (detector !== 'tiny' && detector !== 'ssd')
     throw new FacegateError(`unknown detector "${detector}" (expected tiny or ssd)`);
+  // Loaded on use: tfjs and the models cost a second or more, which `db list` should not pay.
+  const { FacePipeline } = await import('../recognition/pipeline.ts');
   return FacePipeline.create({
     backend: globals.backend ?? 'auto',
     detector: detector as DetectorName,
