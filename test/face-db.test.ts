@@ -48,7 +48,10 @@ test('remove deletes the identity and its encodings and leaves a data-free tombs
   assert.equal(await db.remove('ann'), true);
   const text = await readFile(file, 'utf8');
   assert.ok(!text.includes('"vector"'), 'no vector left in the file');
-  assert.deepEqual((await FaceDb.open(file)).tombstones().map((t) => t.id), ['ann']);
+  assert.deepEqual(
+    (await FaceDb.open(file)).tombstones().map((t) => t.id),
+    ['ann'],
+  );
   assert.equal(await db.remove('ann'), false);
 });
 
@@ -63,11 +66,17 @@ test('a write interrupted between the temp file and the rename leaves the old fi
   });
   await assert.rejects(crashing.upsert(person('bob')), /power cut/);
   assert.equal(await readFile(file, 'utf8'), before);
-  assert.deepEqual((await FaceDb.open(file)).list().map((i) => i.id), ['ann']);
+  assert.deepEqual(
+    (await FaceDb.open(file)).list().map((i) => i.id),
+    ['ann'],
+  );
   // The stale temp file from the interrupted write does not disturb the next good write.
   assert.ok((await readdir(dir)).includes('.faces.json.tmp'));
   await db.upsert(person('carl'));
-  assert.deepEqual((await FaceDb.open(file)).list().map((i) => i.id), ['ann', 'carl']);
+  assert.deepEqual(
+    (await FaceDb.open(file)).list().map((i) => i.id),
+    ['ann', 'carl'],
+  );
 });
 
 test('serialised writes: many concurrent updates all land', async () => {
@@ -111,7 +120,11 @@ test('verify: min distance over encodings, strict threshold, disabled and expire
   const r = verifyDescriptor(db, probe, 'ann', 'dlib-resnet128', 0.6);
   assert.equal(r.distance, 0.5);
   assert.equal(r.match, true);
-  assert.equal(verifyDescriptor(db, probe, 'ann', 'dlib-resnet128', 0.5).match, false, 'distance == threshold is no match');
+  assert.equal(
+    verifyDescriptor(db, probe, 'ann', 'dlib-resnet128', 0.5).match,
+    false,
+    'distance == threshold is no match',
+  );
   assert.equal(verifyDescriptor(db, probe, 'nobody', 'dlib-resnet128', 0.6).reason, 'unknown-identity');
   await db.upsert({ ...person('ann'), enabled: false });
   assert.equal(verifyDescriptor(db, probe, 'ann', 'dlib-resnet128', 0.6).reason, 'disabled');

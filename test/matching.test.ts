@@ -22,13 +22,15 @@ test('index nearest equals brute force (best and distinct runner-up), with sever
   const dim = 128;
   const rows: { identityId: string; vector: Float32Array }[] = [];
   for (let p = 0; p < 300; p++) {
-    for (let k = 0; k < 1 + (p % 3); k++) rows.push({ identityId: `p${p}`, vector: Float32Array.from({ length: dim }, () => rand() - 0.5) });
+    for (let k = 0; k < 1 + (p % 3); k++)
+      rows.push({ identityId: `p${p}`, vector: Float32Array.from({ length: dim }, () => rand() - 0.5) });
   }
   const index = new EncodingIndex(dim, rows);
   for (let q = 0; q < 50; q++) {
     const query = Float32Array.from({ length: dim }, () => rand() - 0.5);
     const perIdentity = new Map<string, number>();
-    for (const r of rows) perIdentity.set(r.identityId, Math.min(perIdentity.get(r.identityId) ?? Infinity, euclidean(query, r.vector)));
+    for (const r of rows)
+      perIdentity.set(r.identityId, Math.min(perIdentity.get(r.identityId) ?? Infinity, euclidean(query, r.vector)));
     const sorted = [...perIdentity.entries()].sort((a, b) => a[1] - b[1]);
     const { best, second } = index.nearest(query);
     assert.equal(best?.identityId, sorted[0]![0]);
@@ -40,7 +42,10 @@ test('index nearest equals brute force (best and distinct runner-up), with sever
 
 test('a query equal to a stored vector finds it at distance 0; an empty index finds nothing', () => {
   const v = Float32Array.from({ length: 8 }, (_, i) => i);
-  const index = new EncodingIndex(8, [{ identityId: 'a', vector: v }, { identityId: 'b', vector: v.map((x) => x + 1) }]);
+  const index = new EncodingIndex(8, [
+    { identityId: 'a', vector: v },
+    { identityId: 'b', vector: v.map((x) => x + 1) },
+  ]);
   assert.deepEqual(index.nearest(v).best, { identityId: 'a', distance: 0 });
   assert.equal(index.nearest(v).second?.identityId, 'b');
   assert.deepEqual(new EncodingIndex(8, []).nearest(v), { best: null, second: null });

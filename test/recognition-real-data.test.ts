@@ -19,7 +19,20 @@ import { repoRoot, sharedPath, skipUnlessShared } from './helpers/shared.ts';
 const run = promisify(execFile);
 const cli = path.join(repoRoot, 'bin', 'facegate.js');
 const happy = (name: string) => sharedPath('data', 'faces', 'happy-house', name);
-const HAPPY_PEOPLE = ['andrew', 'arnaud', 'benoit', 'bertrand', 'dan', 'danielle', 'felix', 'kevin', 'kian', 'sebastiano', 'tian', 'younes'];
+const HAPPY_PEOPLE = [
+  'andrew',
+  'arnaud',
+  'benoit',
+  'bertrand',
+  'dan',
+  'danielle',
+  'felix',
+  'kevin',
+  'kian',
+  'sebastiano',
+  'tian',
+  'younes',
+];
 const BBT_PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
 
 async function facegate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -97,13 +110,17 @@ describe('bbt: 8 people, enroll 4 photos each, probe with the 5th', { skip: skip
       await db.upsert({ id: person, name: person, badges: [], enabled: true });
       const encodings = [];
       for (let n = 1; n <= 4; n++) {
-        const result = await pipeline.analyse(await loadImage(sharedPath('data', 'faces', 'bbt', person, `${person}${n}.png`)));
+        const result = await pipeline.analyse(
+          await loadImage(sharedPath('data', 'faces', 'bbt', person, `${person}${n}.png`)),
+        );
         const sample = checkEnrollmentSample(result, DEFAULT_QUALITY_GATE, `test:${person}${n}`, pipeline.encoder.id);
         assert.ok(sample.encoding, `${person}${n}.png rejected: ${sample.reason}`);
         encodings.push(sample.encoding);
       }
       await db.addEncodings(person, encodings);
-      const probe = await pipeline.analyse(await loadImage(sharedPath('data', 'faces', 'bbt', person, `${person}5.png`)));
+      const probe = await pipeline.analyse(
+        await loadImage(sharedPath('data', 'faces', 'bbt', person, `${person}5.png`)),
+      );
       assert.ok(probe.faces[0], `no face in ${person}5.png`);
       probes.set(person, probe.faces[0].descriptor);
     }
@@ -125,7 +142,9 @@ describe('bbt: 8 people, enroll 4 photos each, probe with the 5th', { skip: skip
       }
       lines.push(`${probePerson.padEnd(11)} ${row.join(' ')}`);
     }
-    console.log(`distances (rows: probe, columns: claimed ${BBT_PEOPLE.join(' ')}), threshold ${threshold}\n${lines.join('\n')}`);
+    console.log(
+      `distances (rows: probe, columns: claimed ${BBT_PEOPLE.join(' ')}), threshold ${threshold}\n${lines.join('\n')}`,
+    );
     assert.equal(genuineAccepted, BBT_PEOPLE.length, 'genuine probes accepted');
     assert.equal(impostorAccepted, 0, 'impostor probes accepted');
   });

@@ -42,7 +42,9 @@ export function loadFaceApi(): FaceApiModule {
 function hashesFor(net: FaceApiNet): Sha256Manifest {
   const base = NET_FILES[net];
   const all = recordedHashes as Sha256Manifest;
-  return Object.fromEntries(Object.entries(all).filter(([file]) => file.startsWith(`${base}.`) || file.startsWith(`${base}-`)));
+  return Object.fromEntries(
+    Object.entries(all).filter(([file]) => file.startsWith(`${base}.`) || file.startsWith(`${base}-`)),
+  );
 }
 
 const loaded = new Set<FaceApiNet>();

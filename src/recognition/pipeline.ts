@@ -75,7 +75,9 @@ export class FacePipeline {
   readonly encoder: FaceEncoder;
   readonly detector: DetectorName;
   private readonly api: FaceApiModule;
-  private readonly detectorOptions: InstanceType<FaceApiModule['TinyFaceDetectorOptions']> | InstanceType<FaceApiModule['SsdMobilenetv1Options']>;
+  private readonly detectorOptions:
+    | InstanceType<FaceApiModule['TinyFaceDetectorOptions']>
+    | InstanceType<FaceApiModule['SsdMobilenetv1Options']>;
 
   private constructor(backend: string, api: FaceApiModule, encoder: FaceEncoder, opts: PipelineOptions) {
     this.backend = backend;
@@ -118,7 +120,15 @@ export class FacePipeline {
         if (work !== input) work.dispose();
         const padX = Math.round(image.width * attempt.pad);
         const padY = Math.round(image.height * attempt.pad);
-        work = tf.pad(input, [[padY, padY], [padX, padX], [0, 0]], PAD_GREY) as TF.Tensor3D;
+        work = tf.pad(
+          input,
+          [
+            [padY, padY],
+            [padX, padX],
+            [0, 0],
+          ],
+          PAD_GREY,
+        ) as TF.Tensor3D;
         offset = { x: padX, y: padY };
         detections = await this.detect(work, attempt.tinyInputSize);
       }
@@ -129,7 +139,9 @@ export class FacePipeline {
       for (const detection of chosen) {
         t0 = performance.now();
         const [faceTensor] = await this.api.extractFaceTensors(work as never, [detection]);
-        const landmarks = (await this.api.nets.faceLandmark68Net.detectLandmarks(faceTensor as never)) as InstanceType<FaceApiModule['FaceLandmarks68']>;
+        const landmarks = (await this.api.nets.faceLandmark68Net.detectLandmarks(faceTensor as never)) as InstanceType<
+          FaceApiModule['FaceLandmarks68']
+        >;
         faceTensor!.dispose();
         // Same alignment as face-api's withFaceDescriptors(): dlib-style box from the shifted landmarks.
         const aligned = landmarks.shiftBy(detection.box.x, detection.box.y).align(null, { useDlibAlignment: true });
@@ -162,7 +174,10 @@ export class FacePipeline {
         : base;
       return this.api.nets.tinyFaceDetector.locateFaces(image as never, options);
     }
-    return this.api.nets.ssdMobilenetv1.locateFaces(image as never, this.detectorOptions as InstanceType<FaceApiModule['SsdMobilenetv1Options']>);
+    return this.api.nets.ssdMobilenetv1.locateFaces(
+      image as never,
+      this.detectorOptions as InstanceType<FaceApiModule['SsdMobilenetv1Options']>,
+    );
   }
 
   dispose(): void {

@@ -67,7 +67,10 @@ export function verifyDescriptor(
   return { ...base, match, distance, reason: match ? 'match' : 'no-match' };
 }
 
-const indexCache = new WeakMap<FaceDb, { generation: number; encoderId: string; index: EncodingIndex; ids: Set<string> }>();
+const indexCache = new WeakMap<
+  FaceDb,
+  { generation: number; encoderId: string; index: EncodingIndex; ids: Set<string> }
+>();
 
 /** The packed index of usable (enabled, currently valid) identities, rebuilt only when the database changed. */
 function indexFor(db: FaceDb, encoderId: string, dimension: number): EncodingIndex {
@@ -77,14 +80,20 @@ function indexFor(db: FaceDb, encoderId: string, dimension: number): EncodingInd
   const now = new Date();
   for (const identity of db.list()) {
     if (identityStatus(identity, now) !== 'ok') continue;
-    for (const e of identity.encodings) if (e.encoder === encoderId) rows.push({ identityId: identity.id, vector: e.vector });
+    for (const e of identity.encodings)
+      if (e.encoder === encoderId) rows.push({ identityId: identity.id, vector: e.vector });
   }
   const index = new EncodingIndex(dimension, rows);
   indexCache.set(db, { generation: db.generation, encoderId, index, ids: new Set(rows.map((r) => r.identityId)) });
   return index;
 }
 
-export function identifyDescriptor(db: FaceDb, descriptor: Float32Array, encoderId: string, threshold: number): IdentifyResult {
+export function identifyDescriptor(
+  db: FaceDb,
+  descriptor: Float32Array,
+  encoderId: string,
+  threshold: number,
+): IdentifyResult {
   const foreign = db.list().find((i) => i.encodings.length > 0 && !i.encodings.some((e) => e.encoder === encoderId));
   if (foreign && !db.list().some((i) => i.encodings.some((e) => e.encoder === encoderId))) {
     throw new FacegateError(

@@ -56,7 +56,11 @@ export async function decodeImage(bytes: Uint8Array, label = 'image', opts: Deco
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new FacegateError(`${label}: unexpected ${info.channels}-channel decode`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+    };
   } catch (err) {
     if (err instanceof FacegateError) throw err;
     throw describeSharpError(err, label, maxPixels);
@@ -70,7 +74,14 @@ export async function loadImage(file: string, opts: DecodeOptions = {}): Promise
     bytes = await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (code ?? 'unreadable');
     throw new FacegateError(`${file}: cannot read image (${why})`);
   }
   return decodeImage(bytes, file, opts);

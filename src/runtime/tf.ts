@@ -47,7 +47,9 @@ async function select(requested: BackendName): Promise<string> {
   if (requested === 'tensorflow' || requested === 'auto') {
     if (await tryTensorflowNode()) return 'tensorflow';
     if (requested === 'tensorflow') {
-      throw new FacegateError('backend "tensorflow" requested but @tensorflow/tfjs-node is not installed or failed to load');
+      throw new FacegateError(
+        'backend "tensorflow" requested but @tensorflow/tfjs-node is not installed or failed to load',
+      );
     }
   }
   if (requested === 'cpu') {

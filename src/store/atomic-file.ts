@@ -3,7 +3,7 @@
  * Writes are serialised, so two quick updates can never interleave. A crash (or a failed rename) at any point
  * leaves either the old file or the new one, never a half-written one; a stale temp file is simply overwritten.
  */
-import { open, readFile, rename as fsRename } from 'node:fs/promises';
+import { rename as fsRename, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
 

@@ -93,7 +93,8 @@ export class FaceDb {
   async upsert(fields: IdentityFields): Promise<Identity> {
     for (const badge of fields.badges) {
       const holder = this.findByBadge(badge);
-      if (holder && holder.id !== fields.id) throw new FacegateError(`badge already belongs to identity "${holder.id}"`);
+      if (holder && holder.id !== fields.id)
+        throw new FacegateError(`badge already belongs to identity "${holder.id}"`);
     }
     const now = new Date().toISOString();
     const existing = this.get(fields.id);

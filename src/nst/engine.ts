@@ -1,0 +1,133 @@
+/**
+ * One entry point for both methods, used in-process by the CLI and inside the job worker: options in, image out,
+ * progress through hooks. Weights are cached per thread so a worker that renders many portraits loads them once.
+ */
+import sharp from 'sharp';
+import type { RgbImage } from '../runtime/image.ts';
+import { type BackendName, initBackend } from '../runtime/tf.ts';
+import { FacegateError } from '../util/errors.ts';
+import { buildFastStyleNet, type FastStyleNet, stylizeFast } from './fast-net.ts';
+import { loadStyleByName } from './fast-style-kind.ts';
+import { DEFAULT_GATYS, type GatysProgress, runGatys } from './gatys.ts';
+import { buildVgg, loadVgg19, type VggNet } from './vgg.ts';
+
+export interface StylizeOptions {
+  method: 'fast' | 'gatys';
+  /** Fast: style name or style directory. */
+  style?: string;
+  /** Gatys: the style painting. */
+  styleImage?: RgbImage;
+  modelsDir: string;
+  /** Gatys: path of imagenet-vgg-verydeep-19.mat. */
+  vggFile?: string;
+  /** Output size; fast keeps the content's size when absent, Gatys uses 400x300. */
+  size?: { width: number; height: number };
+  iterations?: number;
+  alpha?: number;
+  beta?: number;
+  reportEvery?: number;
+  backend?: BackendName;
+}
+
+export type StylizeProgress =
+  | { kind: 'loading'; what: string }
+  | { kind: 'layer'; index: number; of: number }
+  | ({ kind: 'iteration' } & GatysProgress);
+
+export interface EngineHooks {
+  onProgress?: (p: StylizeProgress) => void;
+  onSnapshot?: (iteration: number, image: RgbImage) => Promise<void> | void;
+  checkCancelled?: () => void;
+}
+
+export const GATYS_DEFAULT_SIZE = { width: 400, height: 300 };
+
+export function parseSize(text: string): { width: number; height: number } {
+  const m = /^(\d{1,5})x(\d{1,5})$/.exec(text);
+  const width = Number(m?.[1]);
+  const height = Number(m?.[2]);
+  if (!m || width < 4 || height < 4 || width * height > 16_000_000) {
+    throw new FacegateError(`invalid size "${text}" (expected WIDTHxHEIGHT, e.g. 400x300, each at least 4)`);
+  }
+  return { width, height };
+}
+
+export async function resizeRgb(img: RgbImage, size: { width: number; height: number }): Promise<RgbImage> {
+  if (img.width === size.width && img.height === size.height) return img;
+  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  })
+    .resize(size.width, size.height, { fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+  };
+}
+
+const fastCache = new Map<string, FastStyleNet>();
+let vggCache: { file: string; net: VggNet } | undefined;
+
+async function fastNet(modelsDir: string, style: string): Promise<FastStyleNet> {
+  const key = `${modelsDir}\0${style}`;
+  let net = fastCache.get(key);
+  if (!net) {
+    // One style resident at a time: each is ~7 MB of tensors, and the kiosk switches rarely.
+    for (const n of fastCache.values()) n.dispose();
+    fastCache.clear();
+    net = buildFastStyleNet(await loadStyleByName(modelsDir, style));
+    fastCache.set(key, net);
+  }
+  return net;
+}
+
+async function vggNet(file: string): Promise<VggNet> {
+  if (vggCache?.file !== file) {
+    vggCache?.net.dispose();
+    vggCache = { file, net: buildVgg(await loadVgg19(file)) };
+  }
+  return vggCache.net;
+}
+
+export async function runStylize(
+  content: RgbImage,
+  options: StylizeOptions,
+  hooks: EngineHooks = {},
+): Promise<RgbImage> {
+  await initBackend(options.backend ?? 'auto');
+  if (options.method === 'fast') {
+    if (!options.style) throw new FacegateError('fast style transfer needs --style <name>');
+    hooks.onProgress?.({ kind: 'loading', what: `style ${options.style}` });
+    const net = await fastNet(options.modelsDir, options.style);
+    const input = options.size ? await resizeRgb(content, options.size) : content;
+    if (input.width < 4 || input.height < 4)
+      throw new FacegateError(`image ${input.width}x${input.height} is too small (at least 4x4)`);
+    return stylizeFast(net, input, (index) => {
+      hooks.checkCancelled?.();
+      hooks.onProgress?.({ kind: 'layer', index, of: 9 });
+    });
+  }
+  if (!options.styleImage) throw new FacegateError('gatys style transfer needs --style-image <image>');
+  if (!options.vggFile) throw new FacegateError('gatys style transfer needs the VGG-19 weights (--vgg <file>)');
+  hooks.onProgress?.({ kind: 'loading', what: 'VGG-19' });
+  const vgg = await vggNet(options.vggFile);
+  const size = options.size ?? GATYS_DEFAULT_SIZE;
+  return runGatys(
+    vgg,
+    await resizeRgb(content, size),
+    await resizeRgb(options.styleImage, size),
+    {
+      iterations: options.iterations ?? DEFAULT_GATYS.iterations,
+      alpha: options.alpha ?? DEFAULT_GATYS.alpha,
+      beta: options.beta ?? DEFAULT_GATYS.beta,
+      reportEvery: options.reportEvery ?? DEFAULT_GATYS.reportEvery,
+    },
+    {
+      onProgress: (p) => hooks.onProgress?.({ kind: 'iteration', ...p }),
+      onSnapshot: hooks.onSnapshot,
+      checkCancelled: hooks.checkCancelled,
+    },
+  );
+}

@@ -1,0 +1,40 @@
+/**
+ * VGG-19-shaped conv stacks with random weights: the benchmark runs Gatys on full VGG-19 shapes without the
+ * 510 MB .mat, and tests use the same builder with small channel counts.
+ */
+import { VGG19_LAYERS, type VggConv } from './vgg.ts';
+
+/** VGG-19's output channels per block; `scale` divides them (tests use 16 → 4, 8, 16, 32, 32). */
+export const VGG19_BLOCK_CHANNELS = [64, 128, 256, 512, 512] as const;
+
+/** Deterministic pseudo-random numbers (mulberry32) so runs are comparable. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function syntheticVggConvs(scale = 1, seed = 1): VggConv[] {
+  const next = rng(seed);
+  const convs: VggConv[] = [];
+  let cin = 3;
+  for (const name of VGG19_LAYERS) {
+    if (!name.startsWith('conv')) continue;
+    const block = Number(name.slice(4, 5));
+    const cout = Math.max(1, Math.round((VGG19_BLOCK_CHANNELS[block - 1] as number) / scale));
+    // He-style scale keeps activations in a sane range through 16 relu layers.
+    const std = Math.sqrt(2 / (9 * cin));
+    const filter = new Float32Array(9 * cin * cout);
+    for (let i = 0; i < filter.length; i++) filter[i] = (next() * 2 - 1) * std * Math.sqrt(3);
+    const bias = new Float32Array(cout);
+    for (let i = 0; i < cout; i++) bias[i] = (next() - 0.5) * 0.1;
+    convs.push({ name, filter, shape: [3, 3, cin, cout], bias });
+    cin = cout;
+  }
+  return convs;
+}
