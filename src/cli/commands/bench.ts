@@ -36,6 +36,24 @@ export function registerBenchCommands(program: Command): void {
       );
     });
   bench
+    .command('facenet')
+    .description('FaceNet nn4.small2: embed-only time for one 96x96 crop (median of 20 after warm-up)')
+    .option('--runs <n>', 'timed runs', '20')
+    .action(async (opts: { runs: string }, cmd: Command) => {
+      const flags = globalFlags(cmd);
+      const { benchFacenet } = await import('../../../bench/facenet.ts');
+      const r = await benchFacenet({
+        runs: Number(opts.runs) || 20,
+        backend: flags.backend ?? 'auto',
+        modelsDir: resolveModelsDir(flags.modelsDir),
+      });
+      output(
+        flags,
+        r,
+        `facenet-nn4small2 (${r.backend}, ${r.weights} weights): embed p50 ${r.embedP50Ms} ms, p95 ${r.embedP95Ms} ms over ${r.runs} runs`,
+      );
+    });
+  bench
     .command('nst')
     .description('style transfer: fast style at 400x300 and 640x480, one Gatys VGG-19 iteration at 400x300')
     .option('--style <name>', 'fast style to time', 'udnie')
