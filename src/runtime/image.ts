@@ -36,7 +36,7 @@ function describeSharpError(err: unknown, label: string, maxPixels: number): Fac
 export async function decodeImage(bytes: Uint8Array, label = 'image', opts: DecodeOptions = {}): Promise<RgbImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (bytes.length === 0) throw new FacegateError(`${label}: empty file, not an image`);
-  let meta: sharp.Metadata;
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {

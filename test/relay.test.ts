@@ -1,0 +1,334 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { EventBus } from '../src/daemon/event-bus.ts';
+import { type Clock, DoorLock, type GuardedProcess } from '../src/daemon/relay/door-lock.ts';
+import { gpiosetHoldArgs } from '../src/daemon/relay/gpiod-relay.ts';
+import { createRelayDriver, type RelayDriver, type RelayState, SimulatedRelay } from '../src/daemon/relay/relay.ts';
+import { FacegateError } from '../src/util/errors.ts';
+import { repoRoot } from './helpers/shared.ts';
+
+const work = mkdtempSync(path.join(tmpdir(), 'facegate-relay-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** Timers that fire only when the test advances time. */
+class FakeClock implements Clock {
+  private t = 1_000_000;
+  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  private nextId = 1;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((timer) => timer.id !== handle);
+  }
+  async advance(ms: number): Promise<void> {
+    const until = this.t + ms;
+    for (;;) {
+      const due = this.timers.filter((timer) => timer.at <= until).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((timer) => timer !== due);
+      this.t = due.at;
+      due.fn();
+      await new Promise((r) => setImmediate(r));
+    }
+    this.t = until;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+function recorded(file: string): Array<{ t: number; state: RelayState }> {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+class FlakyRelay implements RelayDriver {
+  readonly description = 'flaky';
+  failures = 0;
+  states: RelayState[] = [];
+  async init() {}
+  async set(state: RelayState) {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('i2c timeout');
+    }
+    this.states.push(state);
+  }
+  setSync(state: RelayState) {
+    this.states.push(state);
+  }
+  async close() {}
+}
+
+describe('relay drivers', () => {
+  test('simulated driver appends one JSON line per change', async () => {
+    const file = path.join(work, 'sim.jsonl');
+    const driver = createRelayDriver(`simulated:${file}`);
+    assert.ok(driver instanceof SimulatedRelay);
+    await driver.init();
+    await driver.set('locked');
+    await driver.set('locked');
+    await driver.set('unlocked');
+    driver.setSync('locked');
+    const lines = recorded(file);
+    assert.deepEqual(
+      lines.map((l) => l.state),
+      ['locked', 'unlocked', 'locked'],
+    );
+    assert.ok(lines.every((l) => typeof l.t === 'number' && l.t > 1e12));
+  });
+
+  test('bad specs are one-line config errors (exit 78)', () => {
+    for (const spec of ['relay9', 'onoff:abc', 'gpiod:gpiochip0', 'gpiod::17', 'gpiod:gpiochip0:x']) {
+      assert.throws(
+        () => createRelayDriver(spec),
+        (err: unknown) => err instanceof FacegateError && err.exitCode === 78 && !err.message.includes('\n'),
+        spec,
+      );
+    }
+  });
+
+  test('onoff driver either opens or says to use gpiod', async () => {
+    const driver = createRelayDriver('onoff:529');
+    await assert.rejects(driver.init(), (err: unknown) => err instanceof FacegateError && /gpiod/.test(err.message));
+  });
+
+  test('gpioset argv for libgpiod v1 and v2', () => {
+    assert.deepEqual(gpiosetHoldArgs(1, 'gpiochip0', 17, 0, true), [
+      '--mode=wait',
+      '--active-low',
+      'gpiochip0',
+      '17=0',
+    ]);
+    assert.deepEqual(gpiosetHoldArgs(2, 'gpiochip0', 17, 1, false), ['-i', '-c', 'gpiochip0', '17=1']);
+  });
+
+  for (const version of ['1.6.3', '2.1']) {
+    test(`gpiod driver holds the line through a fake gpioset v${version}`, async () => {
+      const log = path.join(work, `gpioset-${version}.log`);
+      const fake = path.join(work, `gpioset-${version}`);
+      writeFileSync(
+        fake,
+        `#!/bin/sh
+if [ "$1" = "--version" ]; then echo "gpioset (libgpiod) v${version}"; exit 0; fi
+echo "args $*" >> ${log}
+while IFS= read -r l; do echo "stdin $l" >> ${log}; [ "$l" = exit ] && exit 0; [ "${version}" = 1.6.3 ] && exit 0; done
+exit 0
+`,
+      );
+      chmodSync(fake, 0o755);
+      const driver = createRelayDriver('gpiod:gpiochip0:17', { gpiosetCommand: fake });
+      await driver.init();
+      await driver.set('locked');
+      await driver.set('unlocked');
+      await driver.close();
+      const expected =
+        version === '1.6.3'
+          ? ['args --mode=wait gpiochip0 17=0', 'stdin', 'args --mode=wait gpiochip0 17=1', 'stdin']
+          : ['args -i -c gpiochip0 17=0', 'stdin set 17=1', 'stdin exit'];
+      let lines: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        lines = existsSync(log)
+          ? readFileSync(log, 'utf8')
+              .trim()
+              .split('\n')
+              .map((l) => l.trimEnd())
+          : [];
+        if (lines.length >= expected.length) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(lines, expected);
+    });
+  }
+});
+
+describe('DoorLock', () => {
+  test('start drives LOCKED, pulse unlocks and re-locks exactly at unlockPulseMs', async () => {
+    const clock = new FakeClock();
+    const bus = new EventBus();
+    const events: RelayState[] = [];
+    bus.on('relay', (e) => events.push(e.state));
+    const driver = new SimulatedRelay(null);
+    const lock = new DoorLock(driver, { unlockPulseMs: 3000, clock, bus });
+    await lock.start();
+    assert.equal(driver.state, 'locked');
+    await lock.pulse('granted');
+    assert.equal(driver.state, 'unlocked');
+    assert.equal(lock.pulseEndsAtMs, clock.now() + 3000);
+    await clock.advance(2999);
+    assert.equal(driver.state, 'unlocked');
+    await clock.advance(1);
+    assert.equal(driver.state, 'locked');
+    assert.equal(lock.state, 'locked');
+    assert.deepEqual(events, ['locked', 'unlocked', 'locked']);
+  });
+
+  test('a pulse during a pulse extends it without re-driving', async () => {
+    const clock = new FakeClock();
+    const driver = new FlakyRelay();
+    const lock = new DoorLock(driver, { unlockPulseMs: 3000, clock });
+    await lock.start();
+    await lock.pulse('a');
+    await clock.advance(2000);
+    await lock.pulse('b');
+    await clock.advance(2999);
+    assert.equal(lock.state, 'unlocked');
+    await clock.advance(1);
+    assert.deepEqual(driver.states, ['locked', 'unlocked', 'locked']);
+  });
+
+  test('lockNow ends a pulse; a failing re-lock is alarmed and retried', async () => {
+    const clock = new FakeClock();
+    const bus = new EventBus();
+    const alarms: string[] = [];
+    bus.on('alarm', (a) => alarms.push(a.kind));
+    const driver = new FlakyRelay();
+    const lock = new DoorLock(driver, { unlockPulseMs: 3000, clock, bus });
+    await lock.start();
+    await lock.pulse('a');
+    await lock.lockNow();
+    assert.equal(lock.state, 'locked');
+    await lock.pulse('b');
+    driver.failures = 2;
+    await clock.advance(3000);
+    assert.equal(lock.state, 'unlocked');
+    assert.deepEqual(alarms, ['relay-error']);
+    await clock.advance(2000);
+    assert.equal(lock.state, 'locked');
+    assert.deepEqual(alarms, ['relay-error', 'relay-error']);
+  });
+
+  test('fail-safe warns at start and unlocks on stop; fail-secure locks', async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (_o: unknown, msg: string) => warnings.push(msg), info() {}, error() {}, debug() {} };
+    const failSafe = new SimulatedRelay(null);
+    const safeLock = new DoorLock(failSafe, { failSafe: true, logger: logger as never });
+    await safeLock.start();
+    assert.equal(failSafe.state, 'locked');
+    assert.match(warnings.join('\n'), /FAIL-SAFE/);
+    await safeLock.stop();
+    assert.equal(failSafe.state, 'unlocked');
+
+    const secure = new SimulatedRelay(null);
+    const secureLock = new DoorLock(secure, {});
+    await secureLock.start();
+    await secureLock.pulse('x');
+    await secureLock.stop();
+    assert.equal(secure.state, 'locked');
+  });
+
+  test('exit guards on a fake process: signal hands over to onSignal after locking; crash exits non-zero', async () => {
+    const handlers = new Map<string, (arg?: unknown) => void>();
+    const exits: number[] = [];
+    const proc: GuardedProcess = {
+      on: (event, fn) => handlers.set(event, fn as (arg?: unknown) => void),
+      off: (event) => handlers.delete(event),
+      exit: (code) => {
+        exits.push(code ?? 0);
+        return undefined;
+      },
+    };
+    const driver = new SimulatedRelay(null);
+    const lock = new DoorLock(driver, {});
+    await lock.start();
+    await lock.pulse('x');
+    const seen: string[] = [];
+    const remove = lock.installExitGuards(proc, { onSignal: (signal) => void seen.push(`${signal}:${driver.state}`) });
+    handlers.get('SIGTERM')?.();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(seen, ['SIGTERM:locked']);
+    assert.deepEqual(exits, []);
+    await lock.pulse('after-shutdown');
+    assert.equal(driver.state, 'locked', 'no pulse once shutting down');
+    handlers.get('uncaughtException')?.(new Error('boom'));
+    assert.deepEqual(exits, [2]);
+    remove();
+    assert.equal(handlers.size, 0);
+  });
+});
+
+const childScript = path.join(work, 'guarded-child.mts');
+writeFileSync(
+  childScript,
+  `import { DoorLock } from ${JSON.stringify(path.join(repoRoot, 'src/daemon/relay/door-lock.ts'))};
+import { createRelayDriver } from ${JSON.stringify(path.join(repoRoot, 'src/daemon/relay/relay.ts'))};
+const [file, mode] = process.argv.slice(2);
+const lock = new DoorLock(createRelayDriver('simulated:' + file), { unlockPulseMs: 60_000, failSafe: mode === 'failsafe' });
+lock.installExitGuards(process);
+await lock.start();
+await lock.pulse('test');
+if (mode === 'crash') setTimeout(() => { throw new Error('injected crash'); }, 100);
+if (mode === 'reject') setTimeout(() => { Promise.reject(new Error('injected rejection')); }, 100);
+setInterval(() => {}, 1000);
+process.stdout.write('ready\\n');
+`,
+);
+
+async function runChild(mode: string, signal: NodeJS.Signals | null): Promise<{ code: number | null; file: string }> {
+  const file = path.join(work, `child-${mode}-${signal}.jsonl`);
+  const child = spawn(process.execPath, ['--import', 'tsx', childScript, file, mode], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  if (signal) {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => c.toString().includes('ready') && resolve());
+      child.on('exit', () => reject(new Error(`child exited before ready: ${stderr}`)));
+    });
+    assert.equal(recorded(file).at(-1)?.state, 'unlocked', 'pulse running before the signal');
+    child.kill(signal);
+  }
+  return { code: await exited, file };
+}
+
+describe('exit paths of a real process (simulated relay recording to a file)', () => {
+  test('SIGTERM during a pulse: last line locked, exit 0', async () => {
+    const { code, file } = await runChild('normal', 'SIGTERM');
+    assert.equal(code, 0);
+    assert.equal(recorded(file).at(-1)?.state, 'locked');
+  });
+
+  test('SIGINT during a pulse: last line locked, exit 0', async () => {
+    const { code, file } = await runChild('normal', 'SIGINT');
+    assert.equal(code, 0);
+    assert.equal(recorded(file).at(-1)?.state, 'locked');
+  });
+
+  test('injected crash (throw in a timer) during a pulse: last line locked, non-zero exit', async () => {
+    const { code, file } = await runChild('crash', null);
+    assert.notEqual(code, 0);
+    assert.deepEqual(
+      recorded(file).map((l) => l.state),
+      ['locked', 'unlocked', 'locked'],
+    );
+  });
+
+  test('injected unhandled rejection: last line locked, non-zero exit', async () => {
+    const { code, file } = await runChild('reject', null);
+    assert.notEqual(code, 0);
+    assert.equal(recorded(file).at(-1)?.state, 'locked');
+  });
+
+  test('fail-safe: SIGTERM leaves the relay unlocked', async () => {
+    const { code, file } = await runChild('failsafe', 'SIGTERM');
+    assert.equal(code, 0);
+    assert.equal(recorded(file).at(-1)?.state, 'unlocked');
+  });
+});
