@@ -10,7 +10,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import sharp from 'sharp';
 import type { Frame } from '../../src/camera/frame.ts';
-import { type MqttConfig, mqttConfigSchema, type MqttConfigInput } from '../../src/config/sections/mqtt.ts';
+import { type MqttConfig, type MqttConfigInput, mqttConfigSchema } from '../../src/config/sections/mqtt.ts';
 import { EventBus } from '../../src/daemon/event-bus.ts';
 import type { DaemonContext, EnrollSampleResult, FaceAnalyser, FrameAnalysis } from '../../src/daemon/module.ts';
 import { decodeImage, type RgbImage } from '../../src/runtime/image.ts';
@@ -33,7 +33,13 @@ function sample(image: RgbImage, source: string): EnrollSampleResult {
   return {
     accepted: true,
     reason: null,
-    encoding: { vector: vectorForColour(r, g, b), encoder: FAKE_ENCODER, createdAt: new Date().toISOString(), quality: { score: 0.9, faceSize: image.width }, source },
+    encoding: {
+      vector: vectorForColour(r, g, b),
+      encoder: FAKE_ENCODER,
+      createdAt: new Date().toISOString(),
+      quality: { score: 0.9, faceSize: image.width },
+      source,
+    },
   };
 }
 
@@ -94,7 +100,10 @@ export interface FakeDaemon {
   captureQueue: Frame[];
 }
 
-export async function fakeDaemon(kioskId: string, dir = mkdtempSync(path.join(os.tmpdir(), `facegate-mqtt-${kioskId}-`))): Promise<FakeDaemon> {
+export async function fakeDaemon(
+  kioskId: string,
+  dir = mkdtempSync(path.join(os.tmpdir(), `facegate-mqtt-${kioskId}-`)),
+): Promise<FakeDaemon> {
   const db = await FaceDb.open(path.join(dir, 'faces.json'));
   const analyser = new FakeAnalyser();
   const captureQueue: Frame[] = [];
@@ -116,7 +125,12 @@ export function testMqttConfig(url: string, protocolVersion: 4 | 5, extra: Parti
 }
 
 /** An observer client; persistent session so it also gets what was published while it was away. */
-export async function observer(url: string, protocolVersion: 4 | 5, clientId?: string, topics: string[] = ['#']): Promise<MqttClient> {
+export async function observer(
+  url: string,
+  protocolVersion: 4 | 5,
+  clientId?: string,
+  topics: string[] = ['#'],
+): Promise<MqttClient> {
   const opts: IClientOptions = { protocolVersion, reconnectPeriod: 200, connectTimeout: 10_000 };
   if (clientId) {
     opts.clientId = clientId;
@@ -160,7 +174,9 @@ export function accessEvent(seq: number, extra: Partial<import('../../src/daemon
 export class Inbox {
   readonly messages: Array<{ topic: string; text: string; retain: boolean }> = [];
   constructor(client: MqttClient) {
-    client.on('message', (topic, payload, packet) => this.messages.push({ topic, text: payload.toString('utf8'), retain: packet.retain }));
+    client.on('message', (topic, payload, packet) =>
+      this.messages.push({ topic, text: payload.toString('utf8'), retain: packet.retain }),
+    );
   }
   on(topic: string): Array<{ topic: string; text: string; retain: boolean }> {
     return this.messages.filter((m) => m.topic === topic);
@@ -176,6 +192,8 @@ export class Inbox {
   }
   /** The result carrying this requestId, once it arrives. */
   result(base: string, verb: string, requestId: string): Promise<Record<string, unknown>> {
-    return waitFor(`result of ${verb} ${requestId}`, () => this.json(`${base}/cmd/${verb}/result`).find((r) => r.requestId === requestId));
+    return waitFor(`result of ${verb} ${requestId}`, () =>
+      this.json(`${base}/cmd/${verb}/result`).find((r) => r.requestId === requestId),
+    );
   }
 }
