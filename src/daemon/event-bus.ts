@@ -4,6 +4,7 @@
  * Privacy rule for every payload: no face vector, no image, no full badge number (use `maskBadge`).
  */
 import { EventEmitter } from 'node:events';
+import type { RgbImage } from '../runtime/image.ts';
 
 export type AccessMode = 'badge+face' | 'face' | 'badge';
 export type Decision = 'granted' | 'denied';
@@ -29,7 +30,14 @@ export interface AccessEvent {
   latencyMs: number | null;
 }
 
-export type AlarmKind = 'door-held-open' | 'door-forced-open' | 'lockout' | 'camera-lost' | 'relay-error' | 'worker-crash' | 'admin-rejected';
+export type AlarmKind =
+  | 'door-held-open'
+  | 'door-forced-open'
+  | 'lockout'
+  | 'camera-lost'
+  | 'relay-error'
+  | 'worker-crash'
+  | 'admin-rejected';
 
 export interface AlarmEvent {
   eventId: string;
@@ -67,6 +75,14 @@ export interface EventMap {
   /** The identity set changed (enroll, update, delete, fleet sync). */
   identitiesChanged: [{ id: string; change: 'enrolled' | 'updated' | 'deleted' }];
   brokerState: [{ connected: boolean }];
+  /**
+   * A granted visitor who consented to a welcome portrait (`portraitConsent: true`), with the face crop of the
+   * deciding frame. The one event that holds an image, and only of a consenting person: it is for the display's
+   * portrait renderer, in memory only — never forward, log or store it.
+   */
+  portraitCandidate: [{ identityId: string; name: string; faceCrop: RgbImage; time: number }];
+  /** A welcome portrait was added to the slideshow: a reference (no image), e.g. for an `event/portrait` message. */
+  portrait: [{ id: string; identityId: string; name: string; style: string; time: string }];
 }
 
 export class EventBus {

@@ -12,8 +12,12 @@ export const FRAME_HEIGHT = 480;
 /** PNG bytes of the composed frame (for `dir:` camera folders and ffmpeg clips). */
 export async function composeFacePng(faceFile: string, faceSide = 240): Promise<Buffer> {
   const face = await sharp(faceFile).resize(faceSide, faceSide).removeAlpha().png().toBuffer();
-  return sharp({ create: { width: FRAME_WIDTH, height: FRAME_HEIGHT, channels: 3, background: { r: 128, g: 128, b: 128 } } })
-    .composite([{ input: face, left: Math.round((FRAME_WIDTH - faceSide) / 2), top: Math.round((FRAME_HEIGHT - faceSide) / 2) }])
+  return sharp({
+    create: { width: FRAME_WIDTH, height: FRAME_HEIGHT, channels: 3, background: { r: 128, g: 128, b: 128 } },
+  })
+    .composite([
+      { input: face, left: Math.round((FRAME_WIDTH - faceSide) / 2), top: Math.round((FRAME_HEIGHT - faceSide) / 2) },
+    ])
     .png()
     .toBuffer();
 }

@@ -1,0 +1,214 @@
+/**
+ * What the kiosk screen shows, derived from bus events on the server so the page stays a dumb renderer and the
+ * rules (what may be shown to whoever stands at the door) live in one testable place.
+ *
+ * Privacy: the view holds a name only on a grant (the person who just got in), a neutral sentence on a denial
+ * (never the distance, never whose badge or face it was), and portrait references of consenting people.
+ */
+import type { AccessMode, CameraState, DoorState, FlowStateEvent } from '../daemon/event-bus.ts';
+
+export type Screen = 'idle' | 'badge' | 'look' | 'checking' | 'granted' | 'denied' | 'lockout';
+
+export interface Banner {
+  kind: 'camera' | 'broker' | 'door';
+  text: string;
+}
+
+export interface PortraitRef {
+  id: string;
+  name: string;
+  style: string;
+  createdAt: string;
+  url: string;
+}
+
+export interface PortraitProgress {
+  style: string;
+  /** 0..100, or null while the job has not reported yet (fast styles report nothing useful). */
+  percent: number | null;
+}
+
+export interface DisplayView {
+  screen: Screen;
+  siteName: string;
+  mode: AccessMode;
+  /** `look`: when the badge window closes (epoch ms); the page counts down from it. */
+  deadline: number | null;
+  /** `granted` only. */
+  name: string | null;
+  /** `denied` / `lockout`: a neutral sentence. */
+  message: string | null;
+  banners: Banner[];
+  portraits: PortraitRef[];
+  portraitProgress: PortraitProgress | null;
+  slideSeconds: number;
+  preview: boolean;
+  /** Lets the page correct for a clock difference when counting down. */
+  serverNow: number;
+  /** Changes when the page files change: the page reloads itself after a daemon upgrade. */
+  pageVersion: string;
+}
+
+/**
+ * Door-flow reasons → what the screen says. Deliberately coarse: the person at the door learns whether to try again
+ * or ask for help, nothing about the match itself.
+ */
+const DENIAL_TEXT: Record<string, string> = {
+  'unknown-badge': 'Badge not recognised',
+  disabled: 'This badge is not active',
+  expired: 'This badge is not active',
+  'not-yet-valid': 'This badge is not active yet',
+  'no-match': 'Face not verified — please try again',
+  ambiguous: 'Face not verified — please try again',
+  timeout: 'No face seen in time — badge again to retry',
+  'not-enrolled': 'Face check not available for this badge',
+};
+const DEFAULT_DENIAL = 'Access denied — please ask at reception';
+export const LOCKOUT_TEXT = 'Too many attempts — please ask at reception';
+
+export function denialText(reason: string | undefined): string {
+  return (reason && DENIAL_TEXT[reason]) || DEFAULT_DENIAL;
+}
+
+export interface ViewOptions {
+  siteName: string;
+  slideSeconds: number;
+  preview: boolean;
+  pageVersion: string;
+  now?: () => number;
+}
+
+export class DisplayState {
+  private screen: Screen = 'idle';
+  private mode: AccessMode = 'badge+face';
+  private deadline: number | null = null;
+  private name: string | null = null;
+  private message: string | null = null;
+  private camera: CameraState | null = null;
+  private cameraDetail = '';
+  private brokerConnected: boolean | null = null;
+  private door: DoorState | null = null;
+  /** The door flow raises the lockout alarm just before the DENIED state of the attempt that tripped it. */
+  private lockoutPending = false;
+  private portraits: PortraitRef[] = [];
+  private progress: PortraitProgress | null = null;
+  private readonly listeners = new Set<() => void>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: ViewOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  applyFlowState(event: FlowStateEvent): void {
+    this.mode = event.mode;
+    switch (event.state) {
+      case 'IDLE':
+        this.show('idle');
+        break;
+      case 'FACE_PRESENT':
+        // badge+face: a face with no badge yet → ask for the badge. face mode: too small/far to judge yet.
+        this.show(event.mode === 'face' ? 'look' : 'badge');
+        break;
+      case 'VERIFYING':
+        this.show(event.deadline === undefined ? 'checking' : 'look', { deadline: event.deadline ?? null });
+        break;
+      case 'GRANTED':
+        this.lockoutPending = false;
+        // A remote unlock has no name: the door just opens.
+        this.show('granted', { name: event.name ?? null });
+        break;
+      case 'DENIED':
+        if (event.reason === 'locked-out' || this.lockoutPending) this.show('lockout', { message: LOCKOUT_TEXT });
+        else this.show('denied', { message: denialText(event.reason) });
+        this.lockoutPending = false;
+        break;
+      case 'COOLDOWN':
+        // Keep the decision on screen until the flow returns to IDLE / FACE_PRESENT.
+        break;
+    }
+  }
+
+  noteLockoutAlarm(): void {
+    this.lockoutPending = true;
+  }
+
+  setCamera(state: CameraState, detail?: string): void {
+    this.camera = state;
+    this.cameraDetail = detail ?? '';
+    this.changed();
+  }
+
+  setBroker(connected: boolean): void {
+    this.brokerConnected = connected;
+    this.changed();
+  }
+
+  setDoor(state: DoorState): void {
+    this.door = state;
+    this.changed();
+  }
+
+  setPortraits(portraits: PortraitRef[]): void {
+    this.portraits = portraits;
+    this.changed();
+  }
+
+  setProgress(progress: PortraitProgress | null): void {
+    this.progress = progress;
+    this.changed();
+  }
+
+  private show(
+    screen: Screen,
+    fields: { deadline?: number | null; name?: string | null; message?: string | null } = {},
+  ) {
+    this.screen = screen;
+    this.deadline = fields.deadline ?? null;
+    this.name = fields.name ?? null;
+    this.message = fields.message ?? null;
+    this.changed();
+  }
+
+  banners(): Banner[] {
+    const banners: Banner[] = [];
+    if (this.camera === 'no-camera') banners.push({ kind: 'camera', text: 'Camera unavailable — face check paused' });
+    else if (this.camera === 'reconnecting') banners.push({ kind: 'camera', text: 'Camera lost — reconnecting…' });
+    if (this.brokerConnected === false)
+      banners.push({ kind: 'broker', text: 'Network link down — the door still works' });
+    if (this.door === 'held-open') banners.push({ kind: 'door', text: 'Please close the door' });
+    else if (this.door === 'forced-open') banners.push({ kind: 'door', text: 'Door alarm — security notified' });
+    return banners;
+  }
+
+  /** For logs and tests: never shown to the page as such. */
+  get cameraDescription(): string {
+    return this.camera === null ? 'unknown' : `${this.camera}${this.cameraDetail ? ` (${this.cameraDetail})` : ''}`;
+  }
+
+  snapshot(): DisplayView {
+    return {
+      screen: this.screen,
+      siteName: this.opts.siteName,
+      mode: this.mode,
+      deadline: this.deadline,
+      name: this.name,
+      message: this.message,
+      banners: this.banners(),
+      portraits: this.portraits,
+      portraitProgress: this.progress,
+      slideSeconds: this.opts.slideSeconds,
+      preview: this.opts.preview,
+      serverNow: this.now(),
+      pageVersion: this.opts.pageVersion,
+    };
+  }
+}
