@@ -1,5 +1,6 @@
 /** Every command group of the CLI, one file each; add new groups to this list. */
 import type { Command } from 'commander';
+import { registerAdminCommands } from './admin.ts';
 import { registerBenchCommands } from './bench.ts';
 import { registerDbCommands } from './db.ts';
 import { registerModelsCommands } from './models.ts';
@@ -16,4 +17,5 @@ export const commandGroups: RegisterCommands[] = [
   registerStylizeCommands,
   registerBenchCommands,
   registerRunCommand,
+  registerAdminCommands,
 ];

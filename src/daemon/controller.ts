@@ -1,0 +1,313 @@
+/**
+ * The daemon's wiring, in start-up order: relay LOCKED first (exit guards before anything can fail), face
+ * database, inference worker, door flow, feature modules (MQTT, display...), badge sources, door contact, camera,
+ * then READY to systemd. Shutdown runs the other way and always ends with the relay in its fail state (locked).
+ * A camera that is missing or failing is a state, never a reason to stop.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { type CameraSource, createCamera } from '../camera/camera.ts';
+import type { Frame } from '../camera/frame.ts';
+import type { FacegateConfig } from '../config/schema.ts';
+import { resolveModelsDir } from '../models/paths.ts';
+import { FaceDb } from '../store/face-db.ts';
+import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
+import { type BadgeSource, createBadgeSource } from './badge/badge-source.ts';
+import { createDoorContact, DoorMonitor } from './door-contact.ts';
+import { DoorFlow } from './door-flow.ts';
+import { type CameraState, EventBus } from './event-bus.ts';
+import { WorkerAnalyser } from './inference/analyser.ts';
+import type { DaemonContext, DaemonModule, FaceAnalyser } from './module.ts';
+import { DoorLock, type GuardedProcess } from './relay/door-lock.ts';
+import { createRelayDriver } from './relay/relay.ts';
+import { initSdNotify, type SdNotifier } from './sd-notify.ts';
+
+/** A feature module built from the context once it exists (MQTT and display append theirs to `extraModules`). */
+export type ModuleFactory = (ctx: DaemonContext, config: FacegateConfig) => DaemonModule;
+
+/** Feature modules started after the door flow, stopped in reverse. Add new ones here. */
+export const extraModules: ModuleFactory[] = [];
+
+export interface ControllerOptions {
+  config: FacegateConfig;
+  logger: Logger;
+  /** Replaces the configured camera (tests, benchmarks). */
+  camera?: CameraSource;
+  /** Where the `stdin` badge source reads (tests); default process.stdin. */
+  badgeInput?: Readable;
+  /** Modules to start; default `extraModules`. */
+  modules?: ModuleFactory[];
+  /** Install the SIGTERM/SIGINT/crash guards on this process (the real daemon); omit in-process in tests. */
+  guardProcess?: GuardedProcess;
+  /** Called after a signal-driven shutdown finished (the run command exits 0 there). */
+  onSignalShutdown?: (signal: string) => void;
+}
+
+interface CaptureRequest {
+  samples: number;
+  frames: Frame[];
+  done: () => void;
+}
+
+function cloneFrame(frame: Frame): Frame {
+  return { ...frame, image: { ...frame.image, data: frame.image.data.slice() } };
+}
+
+export class Controller {
+  readonly bus = new EventBus();
+  readonly config: FacegateConfig;
+  readonly logger: Logger;
+  doorLock!: DoorLock;
+  db!: FaceDb;
+  analyser!: FaceAnalyser & { readonly backend?: string };
+  flow!: DoorFlow;
+  context!: DaemonContext;
+  camera: CameraSource | null = null;
+  cameraState: CameraState = 'starting';
+  framesCaptured = 0;
+  private readonly opts: ControllerOptions;
+  private readonly modules: DaemonModule[] = [];
+  private readonly badgeSources: BadgeSource[] = [];
+  private readonly captures = new Set<CaptureRequest>();
+  private doorMonitor: DoorMonitor | null = null;
+  private sd: SdNotifier | null = null;
+  private removeGuards: (() => void) | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(opts: ControllerOptions) {
+    this.opts = opts;
+    this.config = opts.config;
+    this.logger = opts.logger;
+  }
+
+  static async start(opts: ControllerOptions): Promise<Controller> {
+    const controller = new Controller(opts);
+    try {
+      await controller.startAll();
+    } catch (err) {
+      await controller.stop().catch(() => {});
+      throw err;
+    }
+    return controller;
+  }
+
+  private async startAll(): Promise<void> {
+    const { config, logger, bus } = this;
+    const { door, recognition } = config;
+
+    // 1. The door: guards first, so any failure from here on leaves it locked.
+    const driver = createRelayDriver(door.relay, { activeLow: door.activeLow, logger });
+    this.doorLock = new DoorLock(driver, { unlockPulseMs: door.unlockPulseMs, failSafe: door.failSafe, bus, logger });
+    if (this.opts.guardProcess) {
+      this.removeGuards = this.doorLock.installExitGuards(this.opts.guardProcess, {
+        onSignal: async (signal) => {
+          await this.stop();
+          this.opts.onSignalShutdown?.(signal);
+        },
+      });
+    }
+    await this.doorLock.start();
+
+    // 2. Data and models.
+    const dataDir = path.resolve(config.data.dir);
+    await mkdir(dataDir, { recursive: true });
+    this.db = await FaceDb.open(config.data.dbFile ?? path.join(dataDir, 'faces.json'));
+    this.db.onChange((id, change) => bus.emit('identitiesChanged', { id, change }));
+    this.analyser = await WorkerAnalyser.start(
+      {
+        pipeline: {
+          backend: recognition.backend,
+          detector: recognition.detector,
+          tinyInputSize: recognition.tinyInputSize,
+          encoder: recognition.encoder,
+          minScore: recognition.minScore,
+          modelsDir: resolveModelsDir(undefined, recognition.modelsDir ?? undefined),
+        },
+        threshold: recognition.threshold,
+        gate: { minFaceSize: recognition.minFaceSize, minScore: recognition.minScore },
+        maxImagePixels: recognition.maxImagePixels,
+      },
+      { logger, bus },
+    );
+    // A signal during model loading: stop() is already running; do not start anything else.
+    if (this.stopping) throw new FacegateError('stopped by a signal during start-up', ExitCode.ok);
+    this.context = {
+      bus,
+      db: this.db,
+      analyser: this.analyser,
+      logger,
+      kioskId: config.kioskId,
+      dataDir,
+      captureFrames: (samples, timeoutMs, signal) => this.captureFrames(samples, timeoutMs, signal),
+    };
+
+    // 3. The door flow, then the feature modules.
+    this.flow = new DoorFlow({
+      bus,
+      db: this.db,
+      door: this.doorLock,
+      logger,
+      settings: door,
+      encoderId: this.analyser.encoderId,
+      threshold: this.analyser.threshold,
+      logFullBadge: config.badge.logFull,
+    });
+    await this.flow.start();
+    for (const factory of this.opts.modules ?? extraModules) {
+      const module = factory(this.context, config);
+      await module.start();
+      this.modules.push(module);
+      logger.info({ event: 'module-started', module: module.name }, `module ${module.name} started`);
+    }
+
+    // 4. Inputs: badges, then the camera.
+    for (const spec of config.badge.sources) {
+      // MQTT badges arrive through the MQTT module, which emits badgeRead itself.
+      if (spec === 'mqtt' || spec === 'none') continue;
+      const source = createBadgeSource(spec, { input: this.opts.badgeInput, format: config.badge.format, logger });
+      source.start((badge: string) => bus.emit('badgeRead', { badge, source: spec }));
+      this.badgeSources.push(source);
+    }
+    if (door.contact) {
+      const inputOpts = { activeLow: door.inputsActiveLow, logger };
+      this.doorMonitor = new DoorMonitor({
+        contact: createDoorContact(door.contact, inputOpts),
+        rex: door.rex ? createDoorContact(door.rex, inputOpts) : undefined,
+        bus,
+        heldOpenMs: door.heldOpenMs,
+        logger,
+      });
+      await this.doorMonitor.start();
+    }
+    this.camera = this.opts.camera ?? this.createConfiguredCamera();
+    this.camera.start(
+      (frame) => this.onFrame(frame),
+      (state, detail) => this.onCameraState(state, detail),
+    );
+
+    // READY only now: systemd's start-up timeout covers model loading, and the watchdog pings from the main loop.
+    this.sd = initSdNotify({ logger });
+    this.sd.ready(`${door.mode} mode, camera ${this.cameraState}`);
+    logger.info(
+      {
+        event: 'started',
+        kioskId: config.kioskId,
+        mode: door.mode,
+        backend: this.analyser.backend,
+        encoder: this.analyser.encoderId,
+        threshold: this.analyser.threshold,
+        camera: this.camera.description,
+        relay: driver.description,
+        badgeSources: config.badge.sources,
+        db: this.db.file,
+      },
+      `facegate running: ${door.mode} mode, ${this.analyser.backend} backend, ${this.analyser.encoderId} at ${this.analyser.threshold}`,
+    );
+  }
+
+  private createConfiguredCamera(): CameraSource {
+    const { camera } = this.config;
+    return createCamera(camera.source, {
+      width: camera.width,
+      height: camera.height,
+      fps: camera.fps,
+      loop: camera.loop,
+      // intervalMs paces stills; for the other sources the rate comes from fps.
+      intervalMs: camera.source.startsWith('webcam:') ? camera.intervalMs : undefined,
+      logger: this.logger,
+    });
+  }
+
+  private onFrame(frame: Frame): void {
+    this.framesCaptured += 1;
+    // The analyser takes the pixels; a pending enrollment capture keeps its own copy.
+    const kept = this.captures.size > 0 ? cloneFrame(frame) : null;
+    this.analyser.analyseFrame(frame).then(
+      (analysis) => {
+        if (!analysis) return;
+        this.flow.onFrameAnalysis(analysis);
+        if (kept && analysis.faces.length === 1) {
+          const face = analysis.faces[0];
+          if (face && Math.min(face.box.width, face.box.height) >= this.config.recognition.minFaceSize)
+            this.offerCapture(kept);
+        }
+      },
+      (err: unknown) =>
+        this.logger.error({ event: 'inference-error', error: errorMessage(err) }, 'frame analysis failed'),
+    );
+  }
+
+  private onCameraState(state: CameraState, detail?: string): void {
+    const previous = this.cameraState;
+    this.cameraState = state;
+    this.bus.emit('cameraState', { state, detail });
+    if (state !== previous) this.sd?.status(`camera ${state}${detail ? `: ${detail}` : ''}`);
+    // The camera source logs its own transitions; this line is for following the wiring.
+    this.logger.debug({ event: 'camera-state', state, detail }, `camera ${state}`);
+    if (previous === 'streaming' && state !== 'streaming') {
+      this.bus.emit('alarm', {
+        eventId: crypto.randomUUID(),
+        time: new Date().toISOString(),
+        kind: 'camera-lost',
+        detail: `camera ${state}${detail ? `: ${detail}` : ''}`,
+      });
+    }
+  }
+
+  /** Collects the next `samples` frames showing exactly one big-enough face (enrollment by capture). */
+  captureFrames(samples: number, timeoutMs: number, signal?: AbortSignal): Promise<Frame[]> {
+    return new Promise((resolve) => {
+      const request: CaptureRequest = { samples, frames: [], done: () => {} };
+      const finish = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', finish);
+        this.captures.delete(request);
+        resolve(request.frames);
+      };
+      request.done = finish;
+      const timer = setTimeout(finish, timeoutMs);
+      signal?.addEventListener('abort', finish);
+      this.captures.add(request);
+    });
+  }
+
+  private offerCapture(frame: Frame): void {
+    for (const request of this.captures) {
+      request.frames.push(frame);
+      if (request.frames.length >= request.samples) request.done();
+    }
+  }
+
+  /** Stops everything in reverse order; the relay ends in its fail state (locked). Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
+    const step = async (what: string, fn: () => Promise<void> | void) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.error({ event: 'shutdown-error', step: what, error: errorMessage(err) }, `stopping ${what} failed`);
+      }
+    };
+    this.logger.info({ event: 'stopping' }, 'facegate stopping');
+    this.sd?.stopping();
+    if (this.camera) await step('camera', () => this.camera?.stop());
+    for (const source of this.badgeSources) await step('badge source', () => source.stop());
+    if (this.doorMonitor) await step('door monitor', () => this.doorMonitor?.stop());
+    for (const request of this.captures) request.done();
+    for (const module of [...this.modules].reverse()) await step(module.name, () => module.stop());
+    if (this.flow) await step('door flow', () => this.flow.stop());
+    if (this.analyser) await step('inference worker', () => this.analyser.close());
+    // The face database writes each change atomically as it happens: nothing is pending once the modules stopped.
+    if (this.doorLock) await step('door lock', () => this.doorLock.stop());
+    this.sd?.stop();
+    this.removeGuards?.();
+    this.bus.removeAllListeners();
+    this.logger.info({ event: 'stopped' }, 'facegate stopped');
+  }
+}
