@@ -1,8 +1,11 @@
 /** Shared set-up of the recognition commands: flags, the database and the pipeline, built the same way each time. */
+import path from 'node:path';
 import type { Command } from 'commander';
+import type { FacegateConfig } from '../config/schema.ts';
 import { resolveModelsDir } from '../models/paths.ts';
 import type { FaceEncoder } from '../recognition/encoder.ts';
 import { DEFAULT_ENCODER } from '../recognition/encoders.ts';
+import type { QualityGate } from '../recognition/enrollment.ts';
 import type { DetectorName, FacePipeline } from '../recognition/pipeline.ts';
 import { DEFAULT_MAX_PIXELS } from '../runtime/image.ts';
 import { DEFAULT_DB_FILE, FaceDb } from '../store/face-db.ts';
@@ -33,25 +36,53 @@ export function recognitionOptions(cmd: Command): Command {
     .option('--max-pixels <n>', `refuse larger images (default ${DEFAULT_MAX_PIXELS})`, positiveNumber);
 }
 
-export function thresholdFor(encoder: FaceEncoder, flags: RecognitionFlags): number {
-  return flags.threshold ?? encoder.defaultThreshold;
+/**
+ * The config file's settings (`--config`, else /etc/facegate/config.yaml if present, else the embedded defaults),
+ * so the CLI and the daemon agree on encoder, threshold, quality gate and database; flags still win.
+ */
+const loadedConfigs = new WeakMap<Command, Promise<FacegateConfig>>();
+
+export function cliConfig(cmd: Command): Promise<FacegateConfig> {
+  let loaded = loadedConfigs.get(cmd);
+  if (!loaded) {
+    loaded = import('../config/load.ts').then(
+      async ({ loadConfig }) => (await loadConfig(globalFlags(cmd).config)).config,
+    );
+    loadedConfigs.set(cmd, loaded);
+  }
+  return loaded;
+}
+
+export async function thresholdFor(cmd: Command, encoder: FaceEncoder, flags: RecognitionFlags): Promise<number> {
+  return flags.threshold ?? (await cliConfig(cmd)).recognition.threshold ?? encoder.defaultThreshold;
 }
 
 export async function openDb(cmd: Command): Promise<FaceDb> {
-  return FaceDb.open(globalFlags(cmd).db ?? DEFAULT_DB_FILE);
+  const flag = globalFlags(cmd).db;
+  if (flag) return FaceDb.open(flag);
+  const { data } = await cliConfig(cmd);
+  return FaceDb.open(data.dbFile ?? (data.dir === 'data' ? DEFAULT_DB_FILE : path.join(data.dir, 'faces.json')));
+}
+
+export async function qualityGateFor(cmd: Command, allowMultiple: boolean): Promise<QualityGate> {
+  const { recognition } = await cliConfig(cmd);
+  return { minFaceSize: recognition.minFaceSize, minScore: recognition.minScore, allowMultiple };
 }
 
 export async function openPipeline(cmd: Command, flags: RecognitionFlags): Promise<FacePipeline> {
   const globals = globalFlags(cmd);
-  const detector = flags.detector ?? 'tiny';
+  const { recognition } = await cliConfig(cmd);
+  const detector = flags.detector ?? recognition.detector;
   if (detector !== 'tiny' && detector !== 'ssd')
     throw new FacegateError(`unknown detector "${detector}" (expected tiny or ssd)`);
   // Loaded on use: tfjs and the models cost a second or more, which `db list` should not pay.
   const { FacePipeline } = await import('../recognition/pipeline.ts');
   return FacePipeline.create({
-    backend: globals.backend ?? 'auto',
+    backend: globals.backend ?? recognition.backend,
     detector: detector as DetectorName,
-    encoder: flags.encoder ?? DEFAULT_ENCODER,
-    modelsDir: resolveModelsDir(globals.modelsDir),
+    tinyInputSize: recognition.tinyInputSize,
+    minScore: recognition.minScore,
+    encoder: flags.encoder ?? recognition.encoder,
+    modelsDir: resolveModelsDir(globals.modelsDir, recognition.modelsDir ?? undefined),
   });
 }

@@ -11,7 +11,9 @@ import type { Logger } from 'pino';
 import { type CameraSource, createCamera } from '../camera/camera.ts';
 import type { Frame } from '../camera/frame.ts';
 import type { FacegateConfig } from '../config/schema.ts';
+import { cropFace } from '../display/card.ts';
 import { resolveModelsDir } from '../models/paths.ts';
+import type { FaceBox } from '../recognition/pipeline.ts';
 import { FaceDb } from '../store/face-db.ts';
 import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
 import { type BadgeSource, createBadgeSource } from './badge/badge-source.ts';
@@ -45,6 +47,12 @@ export interface ControllerOptions {
   onSignalShutdown?: (signal: string) => void;
 }
 
+/** The last frame analysed while a claim was being verified, kept for a consenting visitor's welcome portrait. */
+interface VerifiedFrame {
+  image: Frame['image'];
+  box: FaceBox;
+}
+
 interface CaptureRequest {
   samples: number;
   frames: Frame[];
@@ -72,6 +80,7 @@ export class Controller {
   private readonly badgeSources: BadgeSource[] = [];
   private readonly captures = new Set<CaptureRequest>();
   private doorMonitor: DoorMonitor | null = null;
+  private lastVerifiedFrame: VerifiedFrame | null = null;
   private sd: SdNotifier | null = null;
   private removeGuards: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
@@ -155,6 +164,10 @@ export class Controller {
       logFullBadge: config.badge.logFull,
     });
     await this.flow.start();
+    bus.on('access', (event) => this.offerPortrait(event.decision, event.reason, event.identityId));
+    bus.on('flowState', ({ state }) => {
+      if (state === 'IDLE') this.lastVerifiedFrame = null;
+    });
     for (const factory of this.opts.modules ?? extraModules) {
       const module = factory(this.context, config);
       await module.start();
@@ -224,9 +237,13 @@ export class Controller {
     this.framesCaptured += 1;
     // The analyser takes the pixels; a pending enrollment capture keeps its own copy.
     const kept = this.captures.size > 0 ? cloneFrame(frame) : null;
+    // Pixels are copied only while a claim is being verified: the deciding frame may become a welcome portrait.
+    const verifying = this.flow.state === 'VERIFYING' ? cloneFrame(frame) : null;
     this.analyser.analyseFrame(frame).then(
       (analysis) => {
         if (!analysis) return;
+        const face = analysis.faces[0];
+        if (verifying && face) this.lastVerifiedFrame = { image: verifying.image, box: face.box };
         this.flow.onFrameAnalysis(analysis);
         if (kept && analysis.faces.length === 1) {
           const face = analysis.faces[0];
@@ -254,6 +271,24 @@ export class Controller {
         detail: `camera ${state}${detail ? `: ${detail}` : ''}`,
       });
     }
+  }
+
+  /**
+   * On a face match of someone with `portraitConsent: true`, hands the face crop of the deciding frame to the
+   * display's portrait queue (in memory only). Nobody else's face is ever kept.
+   */
+  private offerPortrait(decision: string, reason: string, identityId: string | null): void {
+    const verified = this.lastVerifiedFrame;
+    this.lastVerifiedFrame = null;
+    if (decision !== 'granted' || reason !== 'match' || !identityId || !verified) return;
+    const identity = this.db.get(identityId);
+    if (identity?.portraitConsent !== true) return;
+    this.bus.emit('portraitCandidate', {
+      identityId,
+      name: identity.name,
+      faceCrop: cropFace(verified.image, verified.box),
+      time: Date.now(),
+    });
   }
 
   /** Collects the next `samples` frames showing exactly one big-enough face (enrollment by capture). */

@@ -47,6 +47,8 @@ export interface FaceAnalyser {
   /** Quality gate + encoding for frames already captured (enrollment by capture). */
   enrollFrames(frames: Frame[], source: string): Promise<EnrollSampleResult[]>;
   readonly droppedFrames: number;
+  /** Frames analysed since start (for metrics); optional so simple fakes need not count. */
+  readonly analysedFrames?: number;
   close(): Promise<void>;
 }
 

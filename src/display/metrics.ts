@@ -32,6 +32,8 @@ export interface Metrics {
   observeFrames(source: () => FrameCounts): void;
   /** MQTT outbox: events waiting for the broker. */
   setOutboxDepth(depth: number): void;
+  /** Read the outbox depth at each scrape (the MQTT module's pending count). */
+  observeOutboxDepth(source: () => number): void;
   nstJob(result: NstJobResult, method: string, seconds: number): void;
   /** Counts bus events (decisions, relay pulses, camera reconnects, broker, alarms) until the returned off(). */
   attachBus(bus: EventBus): () => void;
@@ -103,10 +105,14 @@ export function createMetrics(): Metrics {
     help: '1 while connected to the MQTT broker',
     registers: [registry],
   });
+  let outboxSource: (() => number) | null = null;
   const outboxDepth = new Gauge({
     name: 'facegate_mqtt_outbox_depth',
     help: 'Events waiting in the MQTT outbox',
     registers: [registry],
+    collect() {
+      if (outboxSource) this.set(nonNegative(outboxSource()));
+    },
   });
   const alarms = new Counter({
     name: 'facegate_alarms_total',
@@ -181,6 +187,9 @@ export function createMetrics(): Metrics {
       frameSource = source;
     },
     setOutboxDepth: (depth) => outboxDepth.set(nonNegative(depth)),
+    observeOutboxDepth(source) {
+      outboxSource = source;
+    },
     nstJob(result, method, seconds) {
       nstJobs.inc({ result, method });
       if (result === 'done') nstDuration.observe({ method }, nonNegative(seconds));

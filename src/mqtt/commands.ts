@@ -140,7 +140,6 @@ async function enroll(env: CommandEnv, payload: unknown): Promise<CommandResult>
   try {
     await ctx.db.upsert(fields);
     const identity = await ctx.db.addEncodings(req.id, encodings);
-    ctx.bus.emit('identitiesChanged', { id: req.id, change: existing ? 'updated' : 'enrolled' });
     return {
       ok: true,
       id: req.id,
@@ -170,7 +169,6 @@ async function update(env: CommandEnv, payload: unknown): Promise<CommandResult>
   if (req.validUntil !== undefined) fields.validUntil = req.validUntil ?? undefined;
   try {
     const identity = await env.ctx.db.upsert(fields);
-    env.ctx.bus.emit('identitiesChanged', { id: req.id, change: 'updated' });
     return { ok: true, id: req.id, version: identity.version };
   } catch (err) {
     return fail(errorMessage(err), { id: req.id });
@@ -183,8 +181,7 @@ async function remove(env: CommandEnv, payload: unknown): Promise<CommandResult>
   const { id } = checked.value;
   const existed = await env.ctx.db.remove(id);
   if (!existed) return fail(`no identity "${id}"`, { id });
-  // Portrait caches and other derived artefacts listen for this and purge.
-  env.ctx.bus.emit('identitiesChanged', { id, change: 'deleted' });
+  // The daemon bridges the database's change to `identitiesChanged`; portrait caches listen for it and purge.
   return {
     ok: true,
     id,

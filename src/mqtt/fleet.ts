@@ -236,10 +236,6 @@ export class FleetSync {
       }
       this.dirty.delete(id);
       this.applied += 1;
-      this.ctx.bus.emit('identitiesChanged', {
-        id,
-        change: remote.kind === 'tombstone' ? 'deleted' : local?.kind === 'identity' ? 'updated' : 'enrolled',
-      });
       this.opts.logger.info({ event: 'fleet', kind: remote.kind, version: remoteKey.version }, 'fleet record applied');
     } else if (order < 0) {
       // The broker holds an older record than ours: republish, so late joiners converge on the same winner.

@@ -33,6 +33,8 @@ export interface MqttModule extends DaemonModule {
   readonly topics: Topics;
   readonly connected: boolean;
   stats(): Record<string, unknown>;
+  /** Events journaled but not yet acknowledged by the broker. */
+  outboxDepth(): number;
 }
 
 /** An alarm the module raises itself; `outbox-overflow` is not a door alarm, so it never goes through the bus. */
@@ -355,6 +357,8 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     unsubscribers.push(
       ctx.bus.on('access', (event) => journal(event.eventId, topics.accessEvent, { ...event, kiosk: kioskId })),
       ctx.bus.on('alarm', (event) => journal(event.eventId, topics.alarmEvent, { ...event, kiosk: kioskId })),
+      // A reference to the new welcome portrait (never the image itself).
+      ctx.bus.on('portrait', (portrait) => journal(portrait.id, topics.portraitEvent, { ...portrait, kiosk: kioskId })),
       ctx.bus.on('doorState', ({ state }) => {
         lastDoorState = state;
         if (isConnected) client?.publish(topics.doorState, state, { qos: 1, retain: true });
@@ -418,6 +422,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     start,
     stop,
     stats,
+    outboxDepth: () => outbox?.stats().pending ?? 0,
     topics,
     get url() {
       return url;

@@ -16,6 +16,7 @@ export interface Topics {
   doorState: string;
   accessEvent: string;
   alarmEvent: string;
+  portraitEvent: string;
   badge: string;
   /** Wildcard subscription for every command. */
   commandFilter: string;
@@ -38,6 +39,7 @@ export function buildTopics(base: string): Topics {
     doorState: `${base}/door/state`,
     accessEvent: `${base}/event/access`,
     alarmEvent: `${base}/event/alarm`,
+    portraitEvent: `${base}/event/portrait`,
     badge: `${base}/badge`,
     commandFilter: `${base}/cmd/+`,
     command: (verb) => `${cmdPrefix}${verb}`,

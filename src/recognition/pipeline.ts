@@ -44,6 +44,8 @@ export interface AnalyseOptions {
   allFaces?: boolean;
   /** The image is already a face crop: skip detection and encode it whole. */
   noDetect?: boolean;
+  /** When nothing is found, retry on the image padded with a grey margin (default true; tight crops need it). */
+  padRetry?: boolean;
 }
 
 export interface StageTimings {
@@ -115,7 +117,7 @@ export class FacePipeline {
       let work: TF.Tensor3D = input;
       let offset = { x: 0, y: 0 };
       let detections = await this.detect(work);
-      for (const attempt of PADDED_TRIES) {
+      for (const attempt of opts.padRetry === false ? [] : PADDED_TRIES) {
         if (detections.length > 0) break;
         if (work !== input) work.dispose();
         const padX = Math.round(image.width * attempt.pad);

@@ -108,8 +108,11 @@ export async function fakeDaemon(
   const analyser = new FakeAnalyser();
   const captureQueue: Frame[] = [];
   const logger = pino({ level: process.env.FACEGATE_TEST_LOG ?? 'silent' });
+  const bus = new EventBus();
+  // As the controller does: every database change becomes one identitiesChanged event.
+  db.onChange((id, change) => bus.emit('identitiesChanged', { id, change }));
   const ctx: DaemonContext = {
-    bus: new EventBus(),
+    bus,
     db,
     analyser,
     logger,

@@ -4,13 +4,20 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { checkEnrollmentSample, DEFAULT_QUALITY_GATE } from '../../recognition/enrollment.ts';
+import { checkEnrollmentSample } from '../../recognition/enrollment.ts';
 import { identifyDescriptor, verifyDescriptor } from '../../recognition/verification.ts';
 import { loadImage, type RgbImage } from '../../runtime/image.ts';
 import type { StoredEncoding } from '../../store/schema.ts';
 import { ExitCode, FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
-import { openDb, openPipeline, type RecognitionFlags, recognitionOptions, thresholdFor } from '../recognition-setup.ts';
+import {
+  openDb,
+  openPipeline,
+  qualityGateFor,
+  type RecognitionFlags,
+  recognitionOptions,
+  thresholdFor,
+} from '../recognition-setup.ts';
 
 /** Encodes the one face of an image given for verify/identify; "no face" is an answer (exit 1), not an error. */
 async function probeDescriptor(file: string, flags: RecognitionFlags, cmd: Command) {
@@ -45,7 +52,7 @@ export function registerRecognitionCommands(program: Command): void {
       const flags = globalFlags(cmd);
       const db = await openDb(cmd);
       const pipeline = await openPipeline(cmd, opts);
-      const gate = { ...DEFAULT_QUALITY_GATE, allowMultiple: opts.largest === true };
+      const gate = await qualityGateFor(cmd, opts.largest === true);
       const samples: Array<{ image: string; accepted: boolean; reason: string | null }> = [];
       const encodings: StoredEncoding[] = [];
       for (const file of images) {
@@ -101,7 +108,7 @@ export function registerRecognitionCommands(program: Command): void {
     const flags = globalFlags(cmd);
     const db = await openDb(cmd);
     const { pipeline, face } = await probeDescriptor(file, opts, cmd);
-    const threshold = thresholdFor(pipeline.encoder, opts);
+    const threshold = await thresholdFor(cmd, pipeline.encoder, opts);
     if (!face) {
       output(
         flags,
@@ -139,7 +146,7 @@ export function registerRecognitionCommands(program: Command): void {
     const flags = globalFlags(cmd);
     const db = await openDb(cmd);
     const { pipeline, face } = await probeDescriptor(file, opts, cmd);
-    const threshold = thresholdFor(pipeline.encoder, opts);
+    const threshold = await thresholdFor(cmd, pipeline.encoder, opts);
     if (!face) {
       output(
         flags,

@@ -3,10 +3,7 @@
  * they win over the config file, which wins over the embedded defaults.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
 import type { ConfigOverrides, FacegateConfig } from '../../config/schema.ts';
-import { Controller } from '../../daemon/controller.ts';
-import { createLogger } from '../../daemon/logger.ts';
 import type { GuardedProcess } from '../../daemon/relay/door-lock.ts';
 import { globalFlags } from '../context.ts';
 
@@ -21,6 +18,8 @@ interface RunFlags {
   fps?: string;
   unlockPulseMs?: string;
   failSafe?: boolean;
+  mqtt?: string;
+  httpPort?: string;
 }
 
 /** A number flag stays a string when it is not one, so the schema reports it like any other bad value. */
@@ -50,6 +49,9 @@ export function runOverrides(flags: RunFlags, global: ReturnType<typeof globalFl
     logging: { level: flags.logLevel as FacegateConfig['logging']['level'] | undefined },
     data: { dir: flags.dataDir, dbFile: global.db },
     recognition: { backend: global.backend, modelsDir: global.modelsDir },
+    // `--mqtt none` turns the bridge off; any other value is the broker URL (checked by the schema).
+    mqtt: flags.mqtt === 'none' ? { enabled: false } : { url: flags.mqtt },
+    http: { port: numberOrRaw(flags.httpPort) },
   };
 }
 
@@ -67,17 +69,41 @@ export function registerRunCommand(program: Command): void {
     .option('--fps <n>', 'camera frames per second')
     .option('--unlock-pulse-ms <ms>', 'how long a grant unlocks the door')
     .option('--fail-safe', 'unlock on failure/exit (maglocks with fire release); default fail-secure')
+    .option(
+      '--mqtt <url>',
+      'broker URL (mqtt://host:1883, mqtts://...), or none; default: an embedded broker on 127.0.0.1',
+    )
+    .option('--http-port <n>', 'port of the kiosk page, /healthz and /metrics on 127.0.0.1 (default 8080)')
     .action(async (flags: RunFlags, cmd: Command) => {
       const global = globalFlags(cmd);
+      // Imported here, not at the top: every other command would otherwise load the whole daemon.
+      const [{ loadConfig }, { Controller }, { featureModules }, { createLogger }, { createMetrics }] =
+        await Promise.all([
+          import('../../config/load.ts'),
+          import('../../daemon/controller.ts'),
+          import('../../daemon/feature-modules.ts'),
+          import('../../daemon/logger.ts'),
+          import('../../display/metrics.ts'),
+        ]);
       const { config, file } = await loadConfig(global.config, runOverrides(flags, global));
       const logger = createLogger({ level: config.logging.level, base: { kioskId: config.kioskId } });
       logger.info({ event: 'config', file: file ?? '(embedded defaults)' }, `config: ${file ?? 'embedded defaults'}`);
-      await Controller.start({
+      const metrics = createMetrics();
+      const controller = await Controller.start({
         config,
         logger,
+        modules: featureModules(config, metrics),
         guardProcess: process as unknown as GuardedProcess,
-        onSignalShutdown: () => process.exit(0),
+        onSignalShutdown: () => {
+          metrics.close();
+          process.exit(0);
+        },
       });
+      metrics.observeFrames(() => ({
+        captured: controller.framesCaptured,
+        analysed: controller.analyser.analysedFrames ?? 0,
+        dropped: controller.analyser.droppedFrames,
+      }));
       // Started: stay alive on the camera, timers and sockets until a signal.
       (globalThis as { facegateKeepAlive?: boolean }).facegateKeepAlive = true;
     });

@@ -21,8 +21,8 @@ export const recognitionSection = z
     threshold: z.number().positive().max(4).nullable().default(null),
     /** Detections scoring below this are ignored (0..1). */
     minScore: z.number().min(0).max(1).default(0.5),
-    /** Enrollment quality gate: smallest accepted face box side in pixels. */
-    minFaceSize: z.number().int().positive().default(40),
+    /** Enrollment quality gate: smallest accepted face box side in pixels (TinyFaceDetector boxes are tight). */
+    minFaceSize: z.number().int().positive().default(32),
     /** Where imported weights live; null = FACEGATE_MODELS_DIR or ./models. */
     modelsDir: z.string().min(1).nullable().default(null),
     /** Enrollment images larger than this many pixels are refused (decompression bombs). */

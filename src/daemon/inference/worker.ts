@@ -48,7 +48,8 @@ async function handle(msg: ToWorker): Promise<void> {
   try {
     if (msg.type === 'analyse') {
       const t0 = performance.now();
-      const result = await pipeline.analyse(toImage(msg));
+      // Live frames are never tight crops: a frame with nobody in it must not pay for three padded re-detections.
+      const result = await pipeline.analyse(toImage(msg), { padRetry: false });
       // Own copies, so each descriptor's buffer can be transferred rather than cloned.
       const faces: WireFace[] = result.faces.map((f) => ({
         box: f.box,

@@ -1,0 +1,22 @@
+/**
+ * The feature modules `facegate run` starts after the door flow: the MQTT bridge and the kiosk display (with its
+ * metrics). Each can be turned off in config; they share one metrics registry.
+ */
+import type { FacegateConfig } from '../config/schema.ts';
+import type { Metrics } from '../display/metrics.ts';
+import { displayModuleFactory } from '../display/module.ts';
+import { createMqttModule } from '../mqtt/module.ts';
+import type { ModuleFactory } from './controller.ts';
+
+export function featureModules(config: FacegateConfig, metrics: Metrics): ModuleFactory[] {
+  const modules: ModuleFactory[] = [];
+  if (config.mqtt.enabled) {
+    modules.push((ctx, cfg) => {
+      const mqtt = createMqttModule(ctx, cfg.mqtt, { accessMode: cfg.door.mode });
+      metrics.observeOutboxDepth(() => mqtt.outboxDepth());
+      return mqtt;
+    });
+  }
+  if (config.http.enabled) modules.push(displayModuleFactory(metrics));
+  return modules;
+}
