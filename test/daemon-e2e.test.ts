@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import type { CameraSource } from '../src/camera/camera.ts';
 import type { Frame } from '../src/camera/frame.ts';
@@ -20,6 +21,7 @@ import { Controller } from '../src/daemon/controller.ts';
 import type { AccessEvent } from '../src/daemon/event-bus.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
 import { blankImage, composeFaceImage, composeFacePng, frameOf } from './helpers/face-frames.ts';
+import { freePort, startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
 import { repoRoot, sharedPath, skipUnlessShared } from './helpers/shared.ts';
 
 const PEOPLE = { amy: '11110001', penny: '22220002', sheldon: '33330003', raj: '44440004' } as const;
@@ -201,13 +203,24 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
     }
   });
 
-  describe('as a spawned `facegate run`', () => {
+  describe('as a spawned `facegate run` with a real broker and the kiosk page', () => {
     let child: ChildProcessWithoutNullStreams;
     const lines: Array<Record<string, unknown>> = [];
     let stderr = '';
     const spawnedRelay = () => path.join(dir, 'relay-spawned.jsonl');
+    let broker: TestBroker;
+    let watcher: MqttClient;
+    let httpPort = 0;
+    const published: Array<Record<string, unknown>> = [];
 
     before(async () => {
+      broker = await startTestBroker();
+      httpPort = await freePort();
+      watcher = await mqtt.connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+      await watcher.subscribeAsync('facegate/e2e-spawned/event/access', { qos: 1 });
+      watcher.on('message', (_topic, payload) =>
+        published.push(JSON.parse(payload.toString()) as Record<string, unknown>),
+      );
       const frames = path.join(dir, 'frames');
       await mkdir(frames, { recursive: true });
       await writeFile(
@@ -237,6 +250,10 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
           String(PULSE_MS),
           '--kiosk-id',
           'e2e-spawned',
+          '--mqtt',
+          broker.url,
+          '--http-port',
+          String(httpPort),
         ],
         {
           cwd: dir,
@@ -259,8 +276,10 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
       );
     });
 
-    after(() => {
+    after(async () => {
       if (child.exitCode === null) child.kill('SIGKILL');
+      await watcher?.endAsync();
+      await broker?.close();
     });
 
     async function decision(badge: string): Promise<Record<string, unknown>> {
@@ -291,6 +310,25 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
       for (const full of [PEOPLE.amy, PEOPLE.penny, '55550005'])
         assert.ok(!output.includes(full), 'full badge number logged');
       assert.ok(lines.some((l) => l.event === 'relay' && l.state === 'unlocked'));
+    });
+
+    test('the same decisions reach the broker as access events, and /metrics counts them', async () => {
+      const logged = lines.filter((l) => l.event === 'access');
+      await until(() => (published.length >= logged.length ? true : undefined), 'access events on MQTT');
+      assert.deepEqual(
+        published.map((e) => [e.decision, e.reason]),
+        logged.map((l) => [l.decision, l.reason]),
+      );
+      assert.equal(new Set(published.map((e) => e.eventId)).size, published.length, 'event ids unique');
+      for (const full of [PEOPLE.amy, PEOPLE.penny, '55550005'])
+        assert.ok(!JSON.stringify(published).includes(full), 'full badge number published');
+      assert.ok(!JSON.stringify(published).includes('vector'));
+      const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      assert.match(metrics, /facegate_decisions_total\{[^}]*result="granted"[^}]*\} 1/);
+      assert.match(metrics, /facegate_relay_pulses_total 1/);
+      const health = (await (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).json()) as Record<string, unknown>;
+      assert.equal(health.broker, 'connected');
+      assert.equal(health.worker, 'alive');
     });
 
     test('SIGTERM → relay locked, exit code 0', async () => {

@@ -10,6 +10,8 @@ import type { ModuleFactory } from './controller.ts';
 
 export function featureModules(config: FacegateConfig, metrics: Metrics): ModuleFactory[] {
   const modules: ModuleFactory[] = [];
+  // The display first: it must be listening when MQTT announces its first broker state.
+  if (config.http.enabled) modules.push(displayModuleFactory(metrics));
   if (config.mqtt.enabled) {
     modules.push((ctx, cfg) => {
       const mqtt = createMqttModule(ctx, cfg.mqtt, { accessMode: cfg.door.mode });
@@ -17,6 +19,5 @@ export function featureModules(config: FacegateConfig, metrics: Metrics): Module
       return mqtt;
     });
   }
-  if (config.http.enabled) modules.push(displayModuleFactory(metrics));
   return modules;
 }
