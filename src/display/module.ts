@@ -11,7 +11,7 @@ import type { HttpConfig } from '../config/sections/http.ts';
 import type { ModuleFactory } from '../daemon/controller.ts';
 import type { DaemonContext, DaemonModule, FaceAnalyser } from '../daemon/module.ts';
 import { resolveModelsDir } from '../models/paths.ts';
-import { DEFAULT_FAST_STYLES } from '../nst/fast-style-kind.ts';
+import { DEFAULT_FAST_STYLES } from '../nst/catalog.ts';
 import type { FaceBox } from '../recognition/pipeline.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { errorMessage } from '../util/errors.ts';

@@ -4,9 +4,9 @@
  * the lowest OS priority and stops it at once when the signal aborts (the worker is terminated).
  */
 import path from 'node:path';
+import { vgg19Path } from '../nst/catalog.ts';
 import type { JobEvent } from '../nst/job.ts';
 import { stylize } from '../nst/job.ts';
-import { vgg19Path } from '../nst/vgg-kind.ts';
 import { loadImage, type RgbImage } from '../runtime/image.ts';
 
 export interface RenderRequest {

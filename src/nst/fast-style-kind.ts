@@ -8,30 +8,11 @@ import { fetchToFile } from '../models/fetcher.ts';
 import { MANIFEST_FILE, readManifest as readShaManifest, verifyFiles, writeManifest } from '../models/manifest.ts';
 import type { ModelKind, ModelListing } from '../models/registry.ts';
 import { errorMessage, FacegateError } from '../util/errors.ts';
+import { FAST_STYLE_NOTES, KNOWN_FAST_STYLES } from './catalog.ts';
 import pins from './fast-style-pins.json' with { type: 'json' };
 import { type FastStyleWeights, fastStyleFiles, loadFastStyle } from './fast-weights.ts';
 
-/**
- * Verdicts from looking at every style's output on several photos. matilde_perez produces the same blue/white
- * stripe picture whatever the input (outputs for different photos and for rescaled/recentred inputs differ only
- * slightly; its weights load with the same layout and sane statistics as the others), so the checkpoint itself
- * has collapsed during training: it is kept fetchable but out of the defaults.
- */
-export const FAST_STYLE_NOTES: Record<string, { quality: 'good' | 'line-art' | 'broken'; note: string }> = {
-  la_muse: { quality: 'good', note: 'Picasso-like, warm colours, bold outlines' },
-  mathura: { quality: 'line-art', note: 'black-and-white line art; content recognisable, colours lost' },
-  matilde_perez: { quality: 'broken', note: 'ignores the content: same blue/white stripes for every input' },
-  matta: { quality: 'good', note: 'dark green/red, fine texture' },
-  rain_princess: { quality: 'good', note: 'Afremov-like vivid brush strokes' },
-  scream: { quality: 'good', note: 'Munch palette, orange/blue swirls' },
-  udnie: { quality: 'good', note: 'Picabia-like smooth shards, muted blues' },
-  wave: { quality: 'good', note: 'Hokusai blues and foam patterns' },
-  wreck: { quality: 'good', note: 'Turner-like muted greens, cross-hatched texture' },
-};
-
-export const KNOWN_FAST_STYLES = Object.keys(FAST_STYLE_NOTES);
-/** What the kiosk rotates through when no style is configured. */
-export const DEFAULT_FAST_STYLES = KNOWN_FAST_STYLES.filter((s) => FAST_STYLE_NOTES[s]?.quality === 'good');
+export { DEFAULT_FAST_STYLES, FAST_STYLE_NOTES, KNOWN_FAST_STYLES } from './catalog.ts';
 
 const PINNED = pins as Record<string, Record<string, string>>;
 /** Public home of these checkpoints (MIT): the ml5js ml5-data-and-models repository. */

@@ -12,16 +12,13 @@ import { fetchToFile } from '../models/fetcher.ts';
 import { writeManifest } from '../models/manifest.ts';
 import type { ModelKind, ModelListing } from '../models/registry.ts';
 import { FacegateError } from '../util/errors.ts';
+import { VGG19_FILE, vgg19Path } from './catalog.ts';
 import { loadVgg19 } from './vgg.ts';
 
-export const VGG19_FILE = 'imagenet-vgg-verydeep-19.mat';
+export { VGG19_FILE, vgg19Path };
 export const VGG19_URL = `https://www.vlfeat.org/matconvnet/models/${VGG19_FILE}`;
 /** Pin the real hash here once known; until then the user must supply one. */
 export const VGG19_SHA256: string | undefined = undefined;
-
-export function vgg19Path(modelsDir: string): string {
-  return path.join(modelsDir, 'vgg19', VGG19_FILE);
-}
 
 async function headerOk(file: string): Promise<boolean> {
   const fh = await open(file, 'r');
