@@ -1,24 +1,16 @@
 /** `facegate db ...` as a user runs it (spawned), on a database written through FaceDb. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { FaceDb } from '../src/store/face-db.ts';
-import { repoRoot } from './helpers/shared.ts';
+import { facegate as facegateCli } from './helpers/cli.ts';
 
-const run = promisify(execFile);
+const facegate = (...args: string[]) => facegateCli(args);
+
 let dir = '';
 let db = '';
-
-async function facegate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [path.join(repoRoot, 'bin/facegate.js'), ...args]).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'facegate-clidb-'));
@@ -27,7 +19,13 @@ before(async () => {
   for (const id of ['ann', 'bob']) {
     await faces.upsert({ id, name: id.toUpperCase(), badges: [`${id}-badge-0001`], enabled: true });
     await faces.addEncodings(id, [
-      { vector: [0.1, 0.2, 0.3], encoder: 'dlib-resnet128', createdAt: new Date().toISOString(), quality: null, source: 'test' },
+      {
+        vector: [0.1, 0.2, 0.3],
+        encoder: 'dlib-resnet128',
+        createdAt: new Date().toISOString(),
+        quality: null,
+        source: 'test',
+      },
     ]);
   }
 });
@@ -36,7 +34,10 @@ after(() => rm(dir, { recursive: true, force: true }));
 test('list and show print identities without vectors', async () => {
   const list = await facegate('db', 'list', '--db', db, '--json');
   assert.equal(list.code, 0);
-  assert.deepEqual(JSON.parse(list.stdout).identities.map((i: { id: string }) => i.id), ['ann', 'bob']);
+  assert.deepEqual(
+    JSON.parse(list.stdout).identities.map((i: { id: string }) => i.id),
+    ['ann', 'bob'],
+  );
   const show = await facegate('db', 'show', 'ann', '--db', db, '--json');
   assert.equal(JSON.parse(show.stdout).encodings, 1);
   assert.ok(!show.stdout.includes('0.1'), 'no vector values');
@@ -49,7 +50,10 @@ test('export then import into a fresh database round-trips; a bad import changes
   const fresh = path.join(dir, 'fresh.json');
   assert.equal((await facegate('db', 'import', exported, '--db', fresh)).code, 0);
   const again = await FaceDb.open(fresh);
-  assert.deepEqual(again.list().map((i) => i.id), ['ann', 'bob']);
+  assert.deepEqual(
+    again.list().map((i) => i.id),
+    ['ann', 'bob'],
+  );
   assert.deepEqual(again.get('ann')?.encodings[0]?.vector, [0.1, 0.2, 0.3]);
 
   const bad = path.join(dir, 'bad.json');

@@ -5,33 +5,13 @@
  * the JSON, the encoder and its 0.7 threshold reported, distance 0 for the enrolled image itself, and determinism.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type CliRun, facegate } from './helpers/cli.ts';
 import { makeFacenetCsvDir, realFacenetWeightsDir, type TempWeights } from './helpers/facenet-weights.ts';
 import { repoRoot, sharedPath, skipUnlessShared } from './helpers/shared.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function facegate(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.join(repoRoot, 'bin', 'facegate.js'), ...args],
-      { cwd: repoRoot, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 const happy = (file: string) => sharedPath('data', 'faces', 'happy-house', file);
 
@@ -113,7 +93,7 @@ describe('facegate CLI with --encoder facenet-nn4small2 --no-detect', { skip: sk
     for (let i = 0; i < 2; i++)
       runs.push(await facegate(['verify', happy('camera_0.jpg'), 'younes', '--json', ...common()]));
     const [a, b] = runs.map((r) => ({ r, v: JSON.parse(r.stdout) as VerifyJson }));
-    for (const { r, v } of [a, b] as Array<{ r: Run; v: VerifyJson }>) {
+    for (const { r, v } of [a, b] as Array<{ r: CliRun; v: VerifyJson }>) {
       assert.equal(v.encoder, 'facenet-nn4small2');
       assert.equal(v.threshold, 0.7);
       assert.equal(v.identity, 'younes');

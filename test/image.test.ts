@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { decodeImage, loadImage } from '../src/runtime/image.ts';
 import { FacegateError } from '../src/util/errors.ts';
-import { repoRoot } from './helpers/shared.ts';
+import { errorLines, facegate } from './helpers/cli.ts';
 
-const run = promisify(execFile);
 let dir = '';
 let goodJpeg: Buffer;
 before(async () => {
@@ -75,21 +72,9 @@ test('the CLI turns each bad image into one line on stderr and exit code 2, neve
   await writeFile(truncated, goodJpeg.subarray(0, goodJpeg.length / 2));
   const cases = [notImage, truncated, path.join(dir, 'nope.jpg')];
   for (const file of cases) {
-    const r = await run(process.execPath, [
-      path.join(repoRoot, 'bin/facegate.js'),
-      'identify',
-      file,
-      '--db',
-      path.join(dir, 'db.json'),
-    ]).then(
-      () => ({ code: 0, stderr: '' }),
-      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
-    );
+    const r = await facegate(['identify', file, '--db', path.join(dir, 'db.json')]);
     assert.equal(r.code, 2, file);
-    const lines = r.stderr
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('facegate:'));
+    const lines = errorLines(r.stderr);
     assert.equal(lines.length, 1, r.stderr);
     assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
   }

@@ -3,21 +3,18 @@
  * commands a user types) and the bbt set (8 people x 5 crops) in-process for the genuine/impostor check.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { checkEnrollmentSample, DEFAULT_QUALITY_GATE } from '../src/recognition/enrollment.ts';
 import { FacePipeline } from '../src/recognition/pipeline.ts';
 import { identifyDescriptor, verifyDescriptor } from '../src/recognition/verification.ts';
 import { loadImage } from '../src/runtime/image.ts';
 import { FaceDb } from '../src/store/face-db.ts';
-import { repoRoot, sharedPath, skipUnlessShared } from './helpers/shared.ts';
+import { facegate } from './helpers/cli.ts';
+import { sharedPath, skipUnlessShared } from './helpers/shared.ts';
 
-const run = promisify(execFile);
-const cli = path.join(repoRoot, 'bin', 'facegate.js');
 const happy = (name: string) => sharedPath('data', 'faces', 'happy-house', name);
 const HAPPY_PEOPLE = [
   'andrew',
@@ -34,16 +31,6 @@ const HAPPY_PEOPLE = [
   'younes',
 ];
 const BBT_PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
-
-async function facegate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: repoRoot });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('happy-house through the CLI (the exercise)', { skip: skipUnlessShared }, () => {
   let dir = '';

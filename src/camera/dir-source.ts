@@ -11,6 +11,7 @@ import { errorMessage } from '../util/errors.ts';
 import { Backoff } from './backoff.ts';
 import type { CameraOptions, CameraSource, CameraStateListener } from './camera.ts';
 import type { Frame } from './frame.ts';
+import { CameraStateReporter } from './state-reporter.ts';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff']);
 const CACHE_BUDGET_BYTES = 64 * 1024 * 1024;
@@ -35,10 +36,9 @@ export class DirCamera implements CameraSource {
   private cachedBytes = 0;
   private readonly badFiles = new Set<string>();
   private readonly backoff = new Backoff();
-  private lastState = '';
   private tick: Promise<void> = Promise.resolve();
   private onFrame: (frame: Frame) => void = () => {};
-  private onState: CameraStateListener = () => {};
+  private readonly stateReporter: CameraStateReporter;
 
   constructor(
     private readonly folder: string,
@@ -46,14 +46,15 @@ export class DirCamera implements CameraSource {
   ) {
     this.intervalMs = opts.intervalMs ?? 1000 / (opts.fps ?? 10);
     this.description = `dir ${folder} @${(1000 / this.intervalMs).toFixed(1)} fps`;
+    this.stateReporter = new CameraStateReporter(this.description, opts.logger);
   }
 
   start(onFrame: (frame: Frame) => void, onState: CameraStateListener): void {
     if (this.running) return;
     this.running = true;
     this.onFrame = onFrame;
-    this.onState = onState;
-    this.setState('starting', this.description);
+    this.stateReporter.attach(onState);
+    this.stateReporter.report('starting', this.description);
     void this.open();
   }
 
@@ -62,18 +63,6 @@ export class DirCamera implements CameraSource {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.tick;
-  }
-
-  private setState(state: CameraState, detail?: string): void {
-    const key = `${state}|${detail ?? ''}`;
-    if (key === this.lastState) return;
-    this.lastState = key;
-    this.opts.logger?.info({ event: 'camera', state, detail, camera: this.description }, `camera ${state}`);
-    try {
-      this.onState(state, detail);
-    } catch (err) {
-      this.opts.logger?.error({ err }, 'camera state listener threw');
-    }
   }
 
   private async open(): Promise<void> {
@@ -94,7 +83,7 @@ export class DirCamera implements CameraSource {
   private retry(why: string): void {
     if (!this.running) return;
     const delay = Math.max(this.backoff.nextDelayMs(), 5000);
-    this.setState('no-camera', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.stateReporter.report('no-camera', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
     this.timer = setTimeout(() => void this.open(), delay);
   }
 
@@ -121,7 +110,7 @@ export class DirCamera implements CameraSource {
       if (this.index >= this.files.length) {
         if (this.opts.loop === false) {
           this.running = false;
-          this.setState('no-camera', `end of folder ${this.folder}`);
+          this.stateReporter.report('no-camera', `end of folder ${this.folder}`);
           return false;
         }
         this.index = 0;
@@ -135,7 +124,7 @@ export class DirCamera implements CameraSource {
         capturedAt: Date.now(),
         seq: ++this.seq,
       };
-      this.setState('streaming', this.description);
+      this.stateReporter.report('streaming', this.description);
       try {
         this.onFrame(frame);
       } catch (err) {

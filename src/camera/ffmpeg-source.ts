@@ -10,6 +10,7 @@ import type { CameraState } from '../daemon/event-bus.ts';
 import { Backoff } from './backoff.ts';
 import type { CameraOptions, CameraSource, CameraStateListener } from './camera.ts';
 import type { Frame } from './frame.ts';
+import { CameraStateReporter } from './state-reporter.ts';
 
 /** A camera that is simply absent is polled no faster than this. */
 const NO_CAMERA_MIN_RETRY_MS = 5000;
@@ -67,9 +68,8 @@ export class FfmpegCamera implements CameraSource {
   private retryTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private readonly backoff = new Backoff();
-  private lastState = '';
   private onFrame: (frame: Frame) => void = () => {};
-  private onState: CameraStateListener = () => {};
+  private readonly stateReporter: CameraStateReporter;
 
   constructor(
     private readonly kind: 'v4l2' | 'video',
@@ -79,6 +79,7 @@ export class FfmpegCamera implements CameraSource {
     this.width = opts.width ?? 640;
     this.height = opts.height ?? 480;
     this.description = `${kind} ${target} ${this.width}x${this.height}${opts.fps ? ` @${opts.fps} fps` : ''}`;
+    this.stateReporter = new CameraStateReporter(this.description, opts.logger);
   }
 
   /** The running ffmpeg's pid (tests kill it to simulate an unplug). */
@@ -90,8 +91,8 @@ export class FfmpegCamera implements CameraSource {
     if (this.running) return;
     this.running = true;
     this.onFrame = onFrame;
-    this.onState = onState;
-    this.setState('starting', this.description);
+    this.stateReporter.attach(onState);
+    this.stateReporter.report('starting', this.description);
     void this.open();
   }
 
@@ -108,18 +109,6 @@ export class FfmpegCamera implements CameraSource {
       clearTimeout(force);
     }
     this.child = null;
-  }
-
-  private setState(state: CameraState, detail?: string): void {
-    const key = `${state}|${detail ?? ''}`;
-    if (key === this.lastState) return;
-    this.lastState = key;
-    this.opts.logger?.info({ event: 'camera', state, detail, camera: this.description }, `camera ${state}`);
-    try {
-      this.onState(state, detail);
-    } catch (err) {
-      this.opts.logger?.error({ err }, 'camera state listener threw');
-    }
   }
 
   private async open(): Promise<void> {
@@ -166,7 +155,7 @@ export class FfmpegCamera implements CameraSource {
           pending = new Uint8Array(frameBytes);
           filled = 0;
           framesThisSession++;
-          if (framesThisSession === 1) this.setState('streaming', this.description);
+          if (framesThisSession === 1) this.stateReporter.report('streaming', this.description);
           this.backoff.markHealthy();
           this.armStallTimer(child);
           try {
@@ -198,7 +187,7 @@ export class FfmpegCamera implements CameraSource {
       const lastLine = stderrTail.trim().split('\n').pop() ?? '';
       if (this.kind === 'video' && this.opts.loop === false && code === 0 && framesThisSession > 0) {
         this.running = false;
-        this.setState('no-camera', `end of video ${this.target}`);
+        this.stateReporter.report('no-camera', `end of video ${this.target}`);
         return;
       }
       const why = `ffmpeg exited (${signal ?? `code ${code}`})${lastLine ? `: ${lastLine}` : ''}`;
@@ -210,7 +199,7 @@ export class FfmpegCamera implements CameraSource {
     if (!this.running) return;
     const base = this.backoff.nextDelayMs();
     const delay = state === 'no-camera' ? Math.max(base, NO_CAMERA_MIN_RETRY_MS) : base;
-    this.setState(state, `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.stateReporter.report(state, `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.running) void this.open();

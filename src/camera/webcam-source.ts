@@ -13,6 +13,7 @@ import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
 import { Backoff } from './backoff.ts';
 import type { CameraOptions, CameraSource, CameraStateListener } from './camera.ts';
 import type { Frame } from './frame.ts';
+import { CameraStateReporter } from './state-reporter.ts';
 
 interface NodeWebcam {
   capture(location: string, callback: (err: Error | string | null, data: unknown) => void): void;
@@ -30,9 +31,8 @@ export class WebcamCamera implements CameraSource {
   private workDir: string | null = null;
   private shot: Promise<void> = Promise.resolve();
   private readonly backoff = new Backoff();
-  private lastState = '';
   private onFrame: (frame: Frame) => void = () => {};
-  private onState: CameraStateListener = () => {};
+  private readonly stateReporter: CameraStateReporter;
 
   constructor(
     private readonly device: string,
@@ -46,14 +46,15 @@ export class WebcamCamera implements CameraSource {
     }
     this.intervalMs = opts.intervalMs ?? 1000;
     this.description = `webcam ${device} (fswebcam every ${this.intervalMs} ms)`;
+    this.stateReporter = new CameraStateReporter(this.description, opts.logger);
   }
 
   start(onFrame: (frame: Frame) => void, onState: CameraStateListener): void {
     if (this.running) return;
     this.running = true;
     this.onFrame = onFrame;
-    this.onState = onState;
-    this.setState('starting', this.description);
+    this.stateReporter.attach(onState);
+    this.stateReporter.report('starting', this.description);
     this.schedule(0);
   }
 
@@ -64,18 +65,6 @@ export class WebcamCamera implements CameraSource {
     await this.shot;
     if (this.workDir) await rm(this.workDir, { recursive: true, force: true });
     this.workDir = null;
-  }
-
-  private setState(state: CameraState, detail?: string): void {
-    const key = `${state}|${detail ?? ''}`;
-    if (key === this.lastState) return;
-    this.lastState = key;
-    this.opts.logger?.info({ event: 'camera', state, detail, camera: this.description }, `camera ${state}`);
-    try {
-      this.onState(state, detail);
-    } catch (err) {
-      this.opts.logger?.error({ err }, 'camera state listener threw');
-    }
   }
 
   private schedule(delayMs: number): void {
@@ -93,7 +82,7 @@ export class WebcamCamera implements CameraSource {
       const bytes = await this.capture(location);
       const image = await decodeImage(bytes, `webcam ${this.device}`);
       if (!this.running) return 0;
-      this.setState('streaming', this.description);
+      this.stateReporter.report('streaming', this.description);
       this.backoff.markHealthy();
       this.onFrame({ image, capturedAt: Date.now(), seq: ++this.seq });
       return this.intervalMs;
@@ -101,7 +90,10 @@ export class WebcamCamera implements CameraSource {
       const why = errorMessage(err);
       const missing = /no.*such.*(file|device)|no webcam|not found|cannot open/i.test(why);
       const delay = Math.max(this.backoff.nextDelayMs(), missing ? 5000 : 0, this.intervalMs);
-      this.setState(missing ? 'no-camera' : 'reconnecting', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
+      this.stateReporter.report(
+        missing ? 'no-camera' : 'reconnecting',
+        `${why}; retrying in ${(delay / 1000).toFixed(1)} s`,
+      );
       return delay;
     }
   }

@@ -7,8 +7,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { resolveModelsDir } from '../../models/paths.ts';
-import { parseSize, runStylize, type StylizeProgress } from '../../nst/engine.ts';
-import { vgg19Path } from '../../nst/vgg-kind.ts';
+import { vgg19Path } from '../../nst/catalog.ts';
+import type { StylizeProgress } from '../../nst/engine.ts';
 import { encodeImage, loadImage, type RgbImage } from '../../runtime/image.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
@@ -72,6 +72,8 @@ export function registerStylizeCommands(program: Command): void {
     .option('--save-every', 'gatys: also save the image every N iterations next to the output')
     .requiredOption('-o, --output <file>', 'output image (.png or .jpg)')
     .action(async (contentFile: string, opts: StylizeFlags, cmd: Command) => {
+      // Loaded on use: tfjs and the style networks are not needed by any other command.
+      const { parseSize, runStylize } = await import('../../nst/engine.ts');
       const flags = globalFlags(cmd);
       if (opts.method !== 'fast' && opts.method !== 'gatys')
         throw new FacegateError(`unknown method "${opts.method}" (fast or gatys)`);
