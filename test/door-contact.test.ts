@@ -2,36 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createDoorContact, DoorMonitor, SimulatedContact } from '../src/daemon/door-contact.ts';
 import { EventBus } from '../src/daemon/event-bus.ts';
-import type { Clock } from '../src/daemon/relay/door-lock.ts';
 import { FacegateError } from '../src/util/errors.ts';
-
-class FakeClock implements Clock {
-  private t = 5_000_000;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((timer) => timer.id !== handle);
-  }
-  advance(ms: number): void {
-    const until = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((timer) => timer.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((timer) => timer !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = until;
-  }
-}
+import { FakeClock } from './helpers/fake-clock.ts';
 
 function setup(opts: { heldOpenMs?: number; withRex?: boolean } = {}) {
   const clock = new FakeClock();

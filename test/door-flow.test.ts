@@ -10,41 +10,14 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { defaultConfig } from '../src/config/index.ts';
-import { type Clock, DoorFlow, type DoorFlowSettings } from '../src/daemon/door-flow.ts';
+import { DoorFlow, type DoorFlowSettings } from '../src/daemon/door-flow.ts';
 import { type AccessEvent, type AlarmEvent, EventBus, type FlowStateEvent } from '../src/daemon/event-bus.ts';
 import type { FrameAnalysis } from '../src/daemon/module.ts';
 import { FaceDb } from '../src/store/face-db.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 
 const ENCODER = 'test-encoder';
 const THRESHOLD = 0.6;
-
-class FakeClock implements Clock {
-  current = 1_700_000_000_000;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  now(): number {
-    return this.current;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.current + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  advance(ms: number): void {
-    const target = this.current + ms;
-    for (;;) {
-      const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
-      this.current = due.at;
-      due.fn();
-    }
-    this.current = target;
-  }
-}
 
 /** A 128-d vector that is far (distance √2 · scale) from every other person's. */
 function personVector(index: number): Float32Array {

@@ -5,45 +5,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { EventBus } from '../src/daemon/event-bus.ts';
-import { type Clock, DoorLock, type GuardedProcess } from '../src/daemon/relay/door-lock.ts';
+import { DoorLock, type GuardedProcess } from '../src/daemon/relay/door-lock.ts';
 import { gpiosetHoldArgs } from '../src/daemon/relay/gpiod-relay.ts';
 import { createRelayDriver, type RelayDriver, type RelayState, SimulatedRelay } from '../src/daemon/relay/relay.ts';
 import { FacegateError } from '../src/util/errors.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { repoRoot } from './helpers/shared.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'facegate-relay-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-/** Timers that fire only when the test advances time. */
-class FakeClock implements Clock {
-  private t = 1_000_000;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((timer) => timer.id !== handle);
-  }
-  async advance(ms: number): Promise<void> {
-    const until = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((timer) => timer.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((timer) => timer !== due);
-      this.t = due.at;
-      due.fn();
-      await new Promise((r) => setImmediate(r));
-    }
-    this.t = until;
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 function recorded(file: string): Array<{ t: number; state: RelayState }> {
   if (!existsSync(file)) return [];
@@ -167,9 +137,9 @@ describe('DoorLock', () => {
     await lock.pulse('granted');
     assert.equal(driver.state, 'unlocked');
     assert.equal(lock.pulseEndsAtMs, clock.now() + 3000);
-    await clock.advance(2999);
+    await clock.advanceAsync(2999);
     assert.equal(driver.state, 'unlocked');
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     assert.equal(driver.state, 'locked');
     assert.equal(lock.state, 'locked');
     assert.deepEqual(events, ['locked', 'unlocked', 'locked']);
@@ -181,11 +151,11 @@ describe('DoorLock', () => {
     const lock = new DoorLock(driver, { unlockPulseMs: 3000, clock });
     await lock.start();
     await lock.pulse('a');
-    await clock.advance(2000);
+    await clock.advanceAsync(2000);
     await lock.pulse('b');
-    await clock.advance(2999);
+    await clock.advanceAsync(2999);
     assert.equal(lock.state, 'unlocked');
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     assert.deepEqual(driver.states, ['locked', 'unlocked', 'locked']);
   });
 
@@ -202,10 +172,10 @@ describe('DoorLock', () => {
     assert.equal(lock.state, 'locked');
     await lock.pulse('b');
     driver.failures = 2;
-    await clock.advance(3000);
+    await clock.advanceAsync(3000);
     assert.equal(lock.state, 'unlocked');
     assert.deepEqual(alarms, ['relay-error']);
-    await clock.advance(2000);
+    await clock.advanceAsync(2000);
     assert.equal(lock.state, 'locked');
     assert.deepEqual(alarms, ['relay-error', 'relay-error']);
   });

@@ -28,22 +28,12 @@ import type { DoorConfig } from '../config/sections/door.ts';
 import { identifyDescriptor, identityStatus, verifyDescriptor } from '../recognition/verification.ts';
 import type { FaceDb } from '../store/face-db.ts';
 import type { Identity } from '../store/schema.ts';
+import { type Clock, systemClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
 import { type AccessEvent, type AccessMode, type EventBus, type FlowState, maskBadge } from './event-bus.ts';
 import type { DaemonModule, FrameAnalysis } from './module.ts';
 
-/** Time and timers, injectable so tests drive them. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+export { type Clock, systemClock } from '../util/clock.ts';
 
 /** What the flow needs of the door lock (the DoorLock class fits). */
 export interface DoorOpener {

@@ -5,22 +5,12 @@
  * The pulse is timed here on the main thread, so it ends the same way however the rest of the daemon is doing.
  */
 import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../../util/clock.ts';
 import { errorMessage } from '../../util/errors.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { RelayDriver, RelayState } from './relay.ts';
 
-/** Injectable time source so tests can step pulses and alarms without sleeping. */
-export interface Clock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-}
-
-export const systemClock: Clock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  now: () => Date.now(),
-};
+export { type Clock, systemClock } from '../../util/clock.ts';
 
 export interface DoorLockOptions {
   unlockPulseMs?: number;
