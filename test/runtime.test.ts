@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { verifyFiles, writeManifest } from '../src/models/manifest.ts';
-import { faceApiModelDir } from '../src/recognition/face-api-models.ts';
 import recorded from '../src/recognition/face-api-models.json' with { type: 'json' };
+import { faceApiModelDir } from '../src/recognition/face-api-models.ts';
 import { initBackend, parseBackend, tf } from '../src/runtime/tf.ts';
 
 test('the default backend is wasm here (tfjs-node cannot install offline), loaded from node_modules', async () => {
@@ -35,7 +35,10 @@ test('a changed or missing model file is refused with its name', async () => {
     const manifest = await writeManifest(dir, [file]);
     await verifyFiles(dir, manifest, 'tiny');
     await writeFile(path.join(dir, file), 'tampered');
-    await assert.rejects(verifyFiles(dir, manifest, 'tiny'), /tiny_face_detector_model\.bin differs from its recorded sha256/);
+    await assert.rejects(
+      verifyFiles(dir, manifest, 'tiny'),
+      /tiny_face_detector_model\.bin differs from its recorded sha256/,
+    );
     await rm(path.join(dir, file));
     await assert.rejects(verifyFiles(dir, manifest, 'tiny'), /model file missing: .*tiny_face_detector_model\.bin/);
   } finally {
@@ -46,9 +49,14 @@ test('a changed or missing model file is refused with its name', async () => {
 test('--backend cpu is honoured when asked', async () => {
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
-  const script = "const m = await import('./src/runtime/tf.ts'); console.log(await m.initBackend('cpu'), m.tf.getBackend());";
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: path.resolve(import.meta.dirname, '..'),
-  });
+  const script =
+    "const m = await import('./src/runtime/tf.ts'); console.log(await m.initBackend('cpu'), m.tf.getBackend());";
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    {
+      cwd: path.resolve(import.meta.dirname, '..'),
+    },
+  );
   assert.equal(stdout.trim(), 'cpu cpu');
 });

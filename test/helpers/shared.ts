@@ -15,4 +15,6 @@ export function sharedPath(...parts: string[]): string {
 }
 
 /** Use as `test('x', { skip: skipUnlessShared }, ...)`: false when present, else the reason. */
-export const skipUnlessShared: string | false = hasShared ? false : `../shared not found at ${sharedDir} (test data and weights)`;
+export const skipUnlessShared: string | false = hasShared
+  ? false
+  : `../shared not found at ${sharedDir} (test data and weights)`;
