@@ -42,9 +42,14 @@ const stage = (xs: number[]): Stage => ({ p50Ms: round1(median(xs)), p95Ms: roun
 /** A kiosk-like frame: grey background, one face photo (with its own margin) in the middle, about 200 px wide. */
 async function buildFrame(sharedDir: string): Promise<RgbImage> {
   const face = path.join(sharedDir, 'data', 'faces', 'bbt', 'penny', 'penny5.png');
-  const faceBytes = await sharp(face).resize(200, 200).extend({ top: 40, bottom: 40, left: 40, right: 40, background: '#808080' }).png().toBuffer().catch(() => {
-    throw new FacegateError(`bench needs ${face} (the shared test data)`);
-  });
+  const faceBytes = await sharp(face)
+    .resize(200, 200)
+    .extend({ top: 40, bottom: 40, left: 40, right: 40, background: '#808080' })
+    .png()
+    .toBuffer()
+    .catch(() => {
+      throw new FacegateError(`bench needs ${face} (the shared test data)`);
+    });
   const { data, info } = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#8a8a8a' } })
     .composite([{ input: faceBytes, left: 180, top: 100 }])
     .removeAlpha()
@@ -84,7 +89,10 @@ export async function benchRecognition(opts: RecognitionBenchOptions): Promise<R
   const pipeline = await FacePipeline.create({ backend: opts.backend ?? 'auto' });
   const rssMB = Math.round(process.memoryUsage().rss / 2 ** 20);
   const frame = await buildFrame(opts.sharedDir);
-  const gallery = new EncodingIndex(128, randomVectors(40, 128, 1).map((vector, i) => ({ identityId: `p${i % 8}`, vector })));
+  const gallery = new EncodingIndex(
+    128,
+    randomVectors(40, 128, 1).map((vector, i) => ({ identityId: `p${i % 8}`, vector })),
+  );
 
   const totals: number[] = [];
   const detect: number[] = [];
@@ -114,7 +122,10 @@ export async function benchRecognition(opts: RecognitionBenchOptions): Promise<R
     const times: number[] = [];
     for (let i = 0; i < warmup + runs; i++) {
       const t0 = performance.now();
-      const found = await api.detectAllFaces(input as never, options as never).withFaceLandmarks().withFaceDescriptors();
+      const found = await api
+        .detectAllFaces(input as never, options as never)
+        .withFaceLandmarks()
+        .withFaceDescriptors();
       const t1 = performance.now();
       if (found.length === 0) throw new FacegateError('bench frame: stock face-api found no face');
       if (i >= warmup) times.push(t1 - t0);
@@ -136,7 +147,15 @@ export async function benchRecognition(opts: RecognitionBenchOptions): Promise<R
   log(`identify 1k/10k/100k: ${identify['1000']} / ${identify['10000']} / ${identify['100000']} ms`);
   pipeline.dispose();
   return {
-    frame: { ...stage(totals), detect: stage(detect), landmarks: stage(landmarks), encode: stage(encode), match: stage(match), runs, size: '640x480' },
+    frame: {
+      ...stage(totals),
+      detect: stage(detect),
+      landmarks: stage(landmarks),
+      encode: stage(encode),
+      match: stage(match),
+      runs,
+      size: '640x480',
+    },
     stock: { ...stage(stockTiny), detector: 'tiny 416' },
     stockSsd: stage(stockSsd),
     ratioToStock: Math.round((median(totals) / median(stockTiny)) * 100) / 100,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type CliRun, facegate } from './helpers/cli.ts';
 import { makeFacenetCsvDir, realFacenetWeightsDir, type TempWeights } from './helpers/facenet-weights.ts';
-import { repoRoot, sharedPath, skipUnlessShared } from './helpers/shared.ts';
+import { sharedPath, skipUnlessShared } from './helpers/shared.ts';
 
 const happy = (file: string) => sharedPath('data', 'faces', 'happy-house', file);
 

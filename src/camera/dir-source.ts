@@ -5,7 +5,6 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CameraState } from '../daemon/event-bus.ts';
 import { decodeImage, type RgbImage } from '../runtime/image.ts';
 import { errorMessage } from '../util/errors.ts';
 import { Backoff } from './backoff.ts';

@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import type { CameraState } from '../daemon/event-bus.ts';
 import { Backoff } from './backoff.ts';
 import type { CameraOptions, CameraSource, CameraStateListener } from './camera.ts';
 import type { Frame } from './frame.ts';

@@ -7,7 +7,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CameraState } from '../daemon/event-bus.ts';
 import { decodeImage } from '../runtime/image.ts';
 import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
 import { Backoff } from './backoff.ts';

@@ -9,8 +9,8 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { FacegateError } from '../util/errors.ts';
 
 export interface FetchOptions {
@@ -37,7 +37,8 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 function get(url: URL, signal: AbortSignal | undefined, timeoutMs: number): Promise<http.IncomingMessage> {
   const client = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
-  if (!client) return Promise.reject(new FacegateError(`cannot download ${url.href}: only http and https are supported`));
+  if (!client)
+    return Promise.reject(new FacegateError(`cannot download ${url.href}: only http and https are supported`));
   return new Promise((resolve, reject) => {
     const req = client.get(url, { signal, timeout: timeoutMs, headers: { 'user-agent': 'facegate' } }, resolve);
     req.on('timeout', () => req.destroy(new Error(`no data for ${timeoutMs} ms`)));
@@ -70,7 +71,9 @@ function describeNetworkError(err: unknown, url: string): FacegateError {
   const e = err as NodeJS.ErrnoException;
   if (e.name === 'AbortError') return new FacegateError(`download of ${url} cancelled`);
   const why = e.code ? `${e.code}${e.message && !e.message.includes(e.code) ? ` ${e.message}` : ''}` : e.message;
-  return new FacegateError(`cannot download ${url}: ${String(why).split('\n')[0]} (no network? copy the file by hand and import it)`);
+  return new FacegateError(
+    `cannot download ${url}: ${String(why).split('\n')[0]} (no network? copy the file by hand and import it)`,
+  );
 }
 
 /** Downloads `url` to `dest`; throws a one-line FacegateError and leaves no `dest` (and no `.part`) on failure. */
@@ -85,7 +88,8 @@ export async function fetchToFile(url: string, dest: string, opts: FetchOptions)
     const res = await openFollowingRedirects(url, opts);
     const total = Number(res.headers['content-length'] ?? 0);
     const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
-    if (total > maxBytes) throw new FacegateError(`cannot download ${url}: ${total} bytes exceeds the ${maxBytes} byte limit`);
+    if (total > maxBytes)
+      throw new FacegateError(`cannot download ${url}: ${total} bytes exceeds the ${maxBytes} byte limit`);
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         received += chunk.length;

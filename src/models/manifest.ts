@@ -35,7 +35,9 @@ export async function verifyFiles(dir: string, manifest: Sha256Manifest, what: s
       throw new FacegateError(`${what}: model file missing: ${path.join(dir, file)}`);
     }
     if (actual !== expected) {
-      throw new FacegateError(`${what}: model file ${path.join(dir, file)} differs from its recorded sha256 (corrupt or replaced)`);
+      throw new FacegateError(
+        `${what}: model file ${path.join(dir, file)} differs from its recorded sha256 (corrupt or replaced)`,
+      );
     }
   }
 }
@@ -44,6 +46,8 @@ export async function readManifest(dir: string, what: string): Promise<Sha256Man
   try {
     return JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), 'utf8')) as Sha256Manifest;
   } catch {
-    throw new FacegateError(`${what}: no ${MANIFEST_FILE} in ${dir} (import the weights with "facegate models import")`);
+    throw new FacegateError(
+      `${what}: no ${MANIFEST_FILE} in ${dir} (import the weights with "facegate models import")`,
+    );
   }
 }
