@@ -31,7 +31,7 @@ export function registerBenchCommands(program: Command): void {
         r,
         `recognition (${r.backend}): frame p50 ${r.frame.p50Ms} ms p95 ${r.frame.p95Ms} ms ` +
           `(detect ${r.frame.detect.p50Ms}, landmarks ${r.frame.landmarks.p50Ms}, encode ${r.frame.encode.p50Ms}, match ${r.frame.match.p50Ms}); ` +
-          `stock ${r.stock.p50Ms} ms (ratio ${r.ratioToStock}), stock SSD ${r.stockSsd.p50Ms} ms; ` +
+          `stock (SSD default) ${r.stock.p50Ms} ms (ratio ${r.ratioToStock}), stock with our detector ${r.stockSameDetector.p50Ms} ms (ratio ${r.ratioToStockSameDetector}); ` +
           `identify 1k/10k/100k ${r.identify['1000']}/${r.identify['10000']}/${r.identify['100000']} ms; RSS ${r.rssMB} MB`,
       );
     });
