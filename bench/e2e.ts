@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { defaultConfig } from '../src/config/load.ts';
 import type { FacegateConfig } from '../src/config/schema.ts';
 import { Controller } from '../src/daemon/controller.ts';
+import { WorkerAnalyser } from '../src/daemon/inference/analyser.ts';
 import type { BackendName } from '../src/runtime/tf.ts';
 import { FacegateError } from '../src/util/errors.ts';
 import { median, percentile, round1 } from '../src/util/stats.ts';
@@ -46,8 +47,21 @@ export interface E2eBenchResult {
   droppedFrames: number;
   eventLoopLagP99Ms: number;
   rssMB: number;
+  /** Where the RSS goes (MB): V8 heaps of both threads, the worker's wasm heap, and main-thread ArrayBuffers. */
+  memory: {
+    /** RSS before the daemon starts (bench + CLI modules), once the worker has its models, after enrollment. */
+    rssBeforeStartMB: number;
+    rssWorkerReadyMB: number;
+    rssEnrolledMB: number;
+    mainJsHeapMB: number;
+    arrayBuffersMB: number;
+    workerJsHeapMB: number | null;
+    workerWasmHeapMB: number | null;
+  };
   decisions: { granted: number; denied: number };
 }
+
+const toMB = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 async function buildClip(sharedDir: string, workDir: string, source: 'dir' | 'video'): Promise<string> {
   const framesDir = path.join(workDir, 'frames');
@@ -106,7 +120,9 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
       logging: { level: 'silent' },
     };
     log(`starting the daemon on ${cameraSpec}`);
+    const rssBeforeStartMB = toMB(process.memoryUsage().rss);
     const controller = await Controller.start({ config, logger: pino({ level: 'silent' }), modules: [] });
+    const rssWorkerReadyMB = toMB(process.memoryUsage().rss);
     try {
       for (const person of PEOPLE) {
         const images = await Promise.all(
@@ -120,6 +136,7 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
         await controller.db.upsert({ id: person, name: person, badges: [], enabled: true });
         await controller.db.addEncodings(person, encodings);
       }
+      const rssEnrolledMB = toMB(process.memoryUsage().rss);
       log(`enrolled ${PEOPLE.length} people; warming up 5 s, then measuring ${opts.durationS} s`);
       await new Promise((r) => setTimeout(r, 5000));
 
@@ -166,6 +183,11 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
       offAccess();
       flow.onFrameAnalysis = original;
       const analysed = analyser.analysedFrames - startAnalysed;
+      const worker =
+        controller.analyser instanceof WorkerAnalyser
+          ? await controller.analyser.workerMemory().catch(() => null)
+          : null;
+      const main = process.memoryUsage();
       return {
         source: opts.source,
         durationS: round1(seconds),
@@ -182,7 +204,16 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
         analysedFps: round1(analysed / seconds),
         droppedFrames: analyser.droppedFrames - startDropped,
         eventLoopLagP99Ms: round1(lag.percentile(99) / 1e6),
-        rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+        rssMB: toMB(main.rss),
+        memory: {
+          rssBeforeStartMB,
+          rssWorkerReadyMB,
+          rssEnrolledMB,
+          mainJsHeapMB: toMB(main.heapTotal),
+          arrayBuffersMB: toMB(main.arrayBuffers),
+          workerJsHeapMB: worker ? toMB(worker.jsHeapTotalBytes) : null,
+          workerWasmHeapMB: worker ? toMB(worker.wasmHeapBytes) : null,
+        },
         decisions,
       };
     } finally {

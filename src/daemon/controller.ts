@@ -134,6 +134,7 @@ export class Controller {
           minScore: recognition.minScore,
           modelsDir: resolveModelsDir(undefined, recognition.modelsDir ?? undefined),
         },
+        liveTinyInputSize: recognition.liveTinyInputSize,
         threshold: recognition.threshold,
         gate: { minFaceSize: recognition.minFaceSize, minScore: recognition.minScore },
         maxImagePixels: recognition.maxImagePixels,

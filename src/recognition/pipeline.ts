@@ -46,6 +46,8 @@ export interface AnalyseOptions {
   noDetect?: boolean;
   /** When nothing is found, retry on the image padded with a grey margin (default true; tight crops need it). */
   padRetry?: boolean;
+  /** TinyFaceDetector input side for this call's first detection (default: the pipeline's `tinyInputSize`). */
+  tinyInputSize?: number;
 }
 
 export interface StageTimings {
@@ -116,7 +118,7 @@ export class FacePipeline {
       let t0 = performance.now();
       let work: TF.Tensor3D = input;
       let offset = { x: 0, y: 0 };
-      let detections = await this.detect(work);
+      let detections = await this.detect(work, opts.tinyInputSize);
       for (const attempt of opts.padRetry === false ? [] : PADDED_TRIES) {
         if (detections.length > 0) break;
         if (work !== input) work.dispose();

@@ -15,6 +15,19 @@ export const recognitionSection = z
       .max(1024)
       .refine((n) => n % 32 === 0, 'must be a multiple of 32')
       .default(416),
+    /**
+     * TinyFaceDetector input side for live camera frames in the daemon (photos, the CLI and enrollment keep
+     * `tinyInputSize`). A person at a kiosk fills a large part of the frame, and the detector finds large faces
+     * better at a small input (bbt faces 160-240 px wide in 640x480 frames: 40/40 found at 224, 35/40 at 416);
+     * it also keeps the inference worker's wasm heap, which never shrinks, near 120 MB instead of 207 MB.
+     */
+    liveTinyInputSize: z
+      .number()
+      .int()
+      .min(128)
+      .max(1024)
+      .refine((n) => n % 32 === 0, 'must be a multiple of 32')
+      .default(224),
     /** Encoder id (`facegate models list`); every stored encoding records it and encoders are never mixed. */
     encoder: z.string().min(1).default('dlib-resnet128'),
     /** Euclidean distance under which a face matches; null = the encoder's own default (0.6 for dlib-resnet128). */

@@ -18,7 +18,7 @@ import type { RgbImage } from '../../runtime/image.ts';
 import { FacegateError } from '../../util/errors.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { EnrollSampleResult, FaceAnalyser, FrameAnalysis } from '../module.ts';
-import type { FromWorker, InferenceOptions, ToWorker, WireImage } from './protocol.ts';
+import type { FromWorker, InferenceOptions, ToWorker, WireImage, WorkerMemory } from './protocol.ts';
 
 const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
 const ENTRY = new URL('./worker.ts', import.meta.url).href;
@@ -32,6 +32,11 @@ interface PendingFrame {
 
 interface PendingJob {
   resolve: (results: EnrollSampleResult[]) => void;
+  reject: (err: Error) => void;
+}
+
+interface PendingMemory {
+  resolve: (memory: WorkerMemory) => void;
   reject: (err: Error) => void;
 }
 
@@ -57,6 +62,7 @@ export class WorkerAnalyser implements FaceAnalyser {
   private inFlight: (PendingFrame & { id: number }) | null = null;
   private waiting: PendingFrame | null = null;
   private readonly jobs = new Map<number, PendingJob>();
+  private readonly memoryRequests = new Map<number, PendingMemory>();
   private nextId = 1;
   private dropped = 0;
   private analysed = 0;
@@ -113,7 +119,9 @@ export class WorkerAnalyser implements FaceAnalyser {
   enrollImages(images: Uint8Array[], source: string): Promise<EnrollSampleResult[]> {
     // Copies: the caller's buffers (an MQTT payload) stay usable.
     const buffers = images.map((bytes) => bytes.slice().buffer as ArrayBuffer);
-    return this.job((id) => ({ type: 'enroll-images', id, images: buffers, source }), buffers);
+    return this.inEnrollmentWorker((enroller) =>
+      enroller.job((id) => ({ type: 'enroll-images', id, images: buffers, source }), buffers),
+    );
   }
 
   enrollFrames(frames: Frame[], source: string): Promise<EnrollSampleResult[]> {
@@ -121,10 +129,41 @@ export class WorkerAnalyser implements FaceAnalyser {
       const pixels = f.image.data.slice().buffer as ArrayBuffer;
       return { width: f.image.width, height: f.image.height, pixels };
     });
-    return this.job(
-      (id) => ({ type: 'enroll-frames', id, frames: wires, source }),
-      wires.map((w) => w.pixels),
+    return this.inEnrollmentWorker((enroller) =>
+      enroller.job(
+        (id) => ({ type: 'enroll-frames', id, frames: wires, source }),
+        wires.map((w) => w.pixels),
+      ),
     );
+  }
+
+  /**
+   * Enrollment runs in a worker of its own that exits afterwards. Photos (tight crops included) need the 416 px
+   * detector and its padded retries, which grow a tfjs wasm heap by ~90 MB that never shrinks; in the live worker
+   * that memory would stay for the daemon's lifetime (measured: wasm heap 209 MB instead of 120 MB). The price is
+   * a few seconds of model loading per enrollment, on a command admins run rarely.
+   */
+  private async inEnrollmentWorker<T>(run: (enroller: WorkerAnalyser) => Promise<T>): Promise<T> {
+    if (this.closed) throw new FacegateError('the face analyser is closed');
+    // No bus: a crash of this worker is an enrollment error, not a door alarm.
+    const enroller = await WorkerAnalyser.start(this.options, { logger: this.deps.logger });
+    try {
+      return await run(enroller);
+    } finally {
+      await enroller.close();
+    }
+  }
+
+  /** The worker's wasm heap and V8 heap sizes (for the benchmark's memory breakdown). */
+  workerMemory(): Promise<WorkerMemory> {
+    const worker = this.worker;
+    if (this.closed || !worker)
+      return Promise.reject(new FacegateError('the inference worker is not running (restarting)'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.memoryRequests.set(id, { resolve, reject });
+      worker.postMessage({ type: 'memory', id } satisfies ToWorker);
+    });
   }
 
   async close(): Promise<void> {
@@ -166,6 +205,12 @@ export class WorkerAnalyser implements FaceAnalyser {
   }
 
   private onMessage(msg: FromWorker): void {
+    if (msg.type === 'memory') {
+      const { type: _type, id, ...memory } = msg;
+      this.memoryRequests.get(id)?.resolve(memory);
+      this.memoryRequests.delete(id);
+      return;
+    }
     if (msg.type === 'analysis') {
       const current = this.inFlight;
       if (!current || current.id !== msg.id) return;
@@ -282,5 +327,7 @@ export class WorkerAnalyser implements FaceAnalyser {
     this.waiting = null;
     for (const job of this.jobs.values()) job.reject(new FacegateError(why));
     this.jobs.clear();
+    for (const request of this.memoryRequests.values()) request.reject(new FacegateError(why));
+    this.memoryRequests.clear();
   }
 }

@@ -7,13 +7,22 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { checkEnrollmentSample } from '../../recognition/enrollment.ts';
 import { FacePipeline } from '../../recognition/pipeline.ts';
 import { decodeImage, type RgbImage } from '../../runtime/image.ts';
+import { tf } from '../../runtime/tf.ts';
 import { errorMessage } from '../../util/errors.ts';
 import type { EnrollSampleResult } from '../module.ts';
-import type { FromWorker, InferenceOptions, ToWorker, WireFace, WireImage } from './protocol.ts';
+import {
+  DEFAULT_LIVE_TINY_INPUT_SIZE,
+  type FromWorker,
+  type InferenceOptions,
+  type ToWorker,
+  type WireFace,
+  type WireImage,
+} from './protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('inference worker must run in a worker thread');
 const options = (workerData as { options: InferenceOptions }).options;
+const liveTinyInputSize = options.liveTinyInputSize ?? DEFAULT_LIVE_TINY_INPUT_SIZE;
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
@@ -49,7 +58,8 @@ async function handle(msg: ToWorker): Promise<void> {
     if (msg.type === 'analyse') {
       const t0 = performance.now();
       // Live frames are never tight crops: a frame with nobody in it must not pay for three padded re-detections.
-      const result = await pipeline.analyse(toImage(msg), { padRetry: false });
+      // Faces at a kiosk are large, so live frames use the smaller detector input (faster, and a smaller wasm heap).
+      const result = await pipeline.analyse(toImage(msg), { padRetry: false, tinyInputSize: liveTinyInputSize });
       // Own copies, so each descriptor's buffer can be transferred rather than cloned.
       const faces: WireFace[] = result.faces.map((f) => ({
         box: f.box,
@@ -69,6 +79,17 @@ async function handle(msg: ToWorker): Promise<void> {
         results.push(await enrollOne(image, msg.source));
       }
       post({ type: 'enrolled', id: msg.id, results });
+    } else if (msg.type === 'memory') {
+      const wasm = (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm;
+      // In a worker, heapTotal/heapUsed are this isolate's (rss is the whole process's).
+      const { heapTotal, heapUsed } = process.memoryUsage();
+      post({
+        type: 'memory',
+        id: msg.id,
+        wasmHeapBytes: wasm?.HEAPU8.length ?? 0,
+        jsHeapTotalBytes: heapTotal,
+        jsHeapUsedBytes: heapUsed,
+      });
     } else {
       const results: EnrollSampleResult[] = [];
       for (const frame of msg.frames) results.push(await enrollOne(toImage(frame), msg.source));
