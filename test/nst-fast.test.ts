@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { conv2dTranspose2x } from '../src/nst/conv-transpose.ts';
-import { buildFastStyleNet, stylizeFast } from '../src/nst/fast-net.ts';
+import { buildFastStyleNet, runFastStyle, stylizeFast } from '../src/nst/fast-net.ts';
 import { DEFAULT_FAST_STYLES, fastStyleModelKind, loadStyleByName } from '../src/nst/fast-style-kind.ts';
-import { loadFastStyle } from '../src/nst/fast-weights.ts';
+import { FAST_FILTER_SHAPES, type FastStyleWeights, loadFastStyle } from '../src/nst/fast-weights.ts';
 import { initBackend, tf } from '../src/runtime/tf.ts';
 import { FacegateError } from '../src/util/errors.ts';
-import { repoRoot, sharedPath, skipUnlessShared } from './helpers/shared.ts';
-
-const run = promisify(execFile);
+import { errorLines, facegate } from './helpers/cli.ts';
+import { sharedPath, skipUnlessShared } from './helpers/shared.ts';
 
 before(async () => {
   await initBackend('wasm');
@@ -58,6 +55,68 @@ test('sub-pixel transposed conv equals tf.conv2dTranspose and the direct definit
     assert.ok(worst < 1e-4, `direct definition vs sub-pixel differ by ${worst}`);
     tf.dispose([x, f, stock, ours]);
   }
+});
+
+/** Random weights with the real architecture's shapes (no shared data needed). */
+function randomFastWeights(): FastStyleWeights {
+  return {
+    layers: FAST_FILTER_SHAPES.map((shape, l) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const fanIn = (shape[0] as number) * (shape[1] as number) * (shape[l === 13 || l === 14 ? 3 : 2] as number);
+      const out = shape[l === 13 || l === 14 ? 2 : 3] as number;
+      return {
+        filter: {
+          shape: [...shape],
+          values: tf.randomNormal([n], 0, Math.sqrt(2 / fanIn), 'float32', l).dataSync() as Float32Array,
+        },
+        shift: tf.randomNormal([out], 0, 0.5, 'float32', 100 + l).dataSync() as Float32Array,
+        scale: tf.randomNormal([out], 1, 0.3, 'float32', 200 + l).dataSync() as Float32Array,
+      };
+    }),
+  };
+}
+
+/** The network written plainly with stock ops (moments, conv2dTranspose, untiled convs): the reference. */
+function referenceFastStyle(w: FastStyleWeights, x: Tensor4D): Tensor4D {
+  return tf.tidy(() => {
+    const norm = (t: Tensor4D, l: number, relu: boolean) => {
+      const { mean, variance } = tf.moments(t, [1, 2], true);
+      const layer = w.layers[l] as FastStyleWeights['layers'][number];
+      const y = tf.add(tf.mul(tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, 1e-3))), layer.scale), layer.shift);
+      return (relu ? tf.relu(y) : y) as Tensor4D;
+    };
+    const f = (l: number) =>
+      tf.tensor4d(
+        (w.layers[l] as FastStyleWeights['layers'][number]).filter.values,
+        (w.layers[l] as FastStyleWeights['layers'][number]).filter.shape as [number, number, number, number],
+      );
+    const conv = (t: Tensor4D, l: number, stride: number, relu: boolean) =>
+      norm(tf.conv2d(t, f(l), stride, 'same'), l, relu);
+    let y = conv(conv(conv(x, 0, 1, true), 1, 2, true), 2, 2, true);
+    for (let r = 0; r < 5; r++) y = tf.add(y, conv(conv(y, 3 + 2 * r, 1, true), 4 + 2 * r, 1, false)) as Tensor4D;
+    for (const l of [13, 14]) {
+      const [, h, wd] = y.shape;
+      const filter = f(l);
+      y = norm(tf.conv2dTranspose(y, filter, [1, 2 * h, 2 * wd, filter.shape[2]], 2, 'same'), l, true);
+    }
+    return tf.clipByValue(tf.add(tf.mul(tf.tanh(conv(y, 15, 1, false)), 150), 127.5), 0, 255) as Tensor4D;
+  });
+}
+
+test('fast network (banded 9x9 convs, pooled statistics, fused norm) equals the stock-op reference', () => {
+  const weights = randomFastWeights();
+  const net = buildFastStyleNet(weights);
+  const x = tf.randomUniform([1, 44, 36, 3], 0, 255, 'float32', 1) as Tensor4D;
+  const before = tf.memory().numTensors;
+  // 8-row bands on 44 rows: six bands, the last one shorter, so the halo and edge padding logic is exercised.
+  const ours = runFastStyle(net, x, undefined, 8);
+  assert.equal(tf.memory().numTensors, before + 1, 'only the output stays alive');
+  const ref = referenceFastStyle(weights, x);
+  const diff = tf.max(tf.abs(tf.sub(ours, ref))).dataSync()[0] as number;
+  assert.ok(diff < 0.01, `outputs (0..255) differ by up to ${diff}`);
+  assert.ok((tf.moments(ref).variance.dataSync()[0] as number) > 10, 'reference output should not be flat');
+  tf.dispose([x, ours, ref]);
+  net.dispose();
 });
 
 test('matilde_perez is kept out of the default styles, the good ones are in', () => {
@@ -136,7 +195,6 @@ test('models import fast-style copies with a sha256 manifest; tampering is detec
 });
 
 test('CLI: unknown style and non-image input exit 2 with one line', { skip: skipUnlessShared }, async () => {
-  const cli = path.join(repoRoot, 'bin', 'facegate.js');
   const cases: [string[], RegExp][] = [
     [
       ['stylize', sharedPath('data', 'content', 'stata.jpg'), '--style', 'picasso', '-o', '/tmp/x.png'],
@@ -145,12 +203,9 @@ test('CLI: unknown style and non-image input exit 2 with one line', { skip: skip
     [['stylize', sharedPath('README.md'), '--style', 'udnie', '-o', '/tmp/x.png'], /not an image/],
   ];
   for (const [args, message] of cases) {
-    const r = await run(process.execPath, [cli, '--models-dir', sharedPath('models'), ...args]).then(
-      () => ({ code: 0, stderr: '' }),
-      (e: { code: number; stderr: string }) => e,
-    );
+    const r = await facegate(['--models-dir', sharedPath('models'), ...args]);
     assert.equal(r.code, 2);
-    const errLine = r.stderr.split('\n').filter((l) => l.startsWith('facegate:'));
+    const errLine = errorLines(r.stderr);
     assert.equal(errLine.length, 1);
     assert.match(errLine[0] as string, message);
     assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/);

@@ -7,13 +7,13 @@
  * even rows `2m` take `(i=m, k=0)` and `(i=m-1, k=2)`, odd rows `2m+1` take `(i=m, k=1)`; columns likewise.
  * So each of the four output phases (row parity x column parity) is an ordinary forward conv on the undilated
  * input with a 2x2, 2x1, 1x2 or 1x1 kernel cut from the original; the phases are then interleaved with
- * depthToSpace. Nine multiply-adds per output pixel and channel pair, as in the direct form, none on zeros.
+ * a reshape-transpose (the depthToSpace order). Nine multiply-adds per output pixel and channel pair, as in the direct form, none on zeros.
  */
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../runtime/tf.ts';
 import { FacegateError } from '../util/errors.ts';
 
-/** Four forward-conv kernels `[kh, kw, in, out]` and their top/left zero padding, in depthToSpace order. */
+/** Four forward-conv kernels `[kh, kw, in, out]` and their top/left zero padding, phase order (py, px). */
 export interface SubPixelKernels {
   phases: { kernel: Tensor4D; padTop: number; padLeft: number }[];
 }
@@ -50,19 +50,35 @@ export function disposeSubPixel(k: SubPixelKernels): void {
   for (const p of k.phases) p.kernel.dispose();
 }
 
-/** `x` is `[1, H, W, in]`; returns `[1, 2H, 2W, out]`, equal to `tf.conv2dTranspose(x, f, ..., 2, 'same')`. */
-export function conv2dTransposeSubPixel(x: Tensor4D, k: SubPixelKernels): Tensor4D {
-  return tf.tidy(() => {
-    const outs = k.phases.map((p) =>
-      tf.conv2d(x, p.kernel, 1, [
-        [0, 0],
-        [p.padTop, 0],
-        [p.padLeft, 0],
-        [0, 0],
-      ]),
-    );
-    return tf.depthToSpace(tf.concat(outs, 3) as Tensor4D, 2, 'NHWC');
-  });
+/**
+ * `x` is `[1, H, W, in]`; returns `[1, 2H, 2W, out]`, equal to `tf.conv2dTranspose(x, f, ..., 2, 'same')`.
+ * With `disposeInput`, `x` is freed as soon as the four phases exist, before the full-size interleave (the
+ * network's memory peak is here at 640x480).
+ */
+export function conv2dTransposeSubPixel(x: Tensor4D, k: SubPixelKernels, disposeInput = false): Tensor4D {
+  const [, h, w] = x.shape;
+  const outs = k.phases.map((p) =>
+    tf.conv2d(x, p.kernel, 1, [
+      [0, 0],
+      [p.padTop, 0],
+      [p.padLeft, 0],
+      [0, 0],
+    ]),
+  );
+  if (disposeInput) x.dispose();
+  const cat = tf.concat(outs, 3) as Tensor4D;
+  tf.dispose(outs);
+  const c = cat.shape[3] / 4;
+  // Interleave: channel index is (py·2 + px)·C + c, so [H, W, py, (px, c)] -> [H, py, W, (px, c)] puts row
+  // 2h+py and column 2w+px in place. This is what depthToSpace does, but the wasm DepthToSpace kernel walks
+  // element by element (~0.6 s at 640x480) while this transpose moves contiguous runs of 2C floats (~0.07 s).
+  const view = tf.reshape(cat, [h, w, 2, 2 * c]);
+  const moved = tf.transpose(view, [0, 2, 1, 3]);
+  // A reshape shares the data of its input: both handles must go for the memory to be freed.
+  tf.dispose([view, cat]);
+  const y = tf.reshape(moved, [1, 2 * h, 2 * w, c]) as Tensor4D;
+  moved.dispose();
+  return y;
 }
 
 /** Convenience for tests and one-off use: same signature idea as the stock op on a 3D input. */

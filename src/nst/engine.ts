@@ -2,14 +2,16 @@
  * One entry point for both methods, used in-process by the CLI and inside the job worker: options in, image out,
  * progress through hooks. Weights are cached per thread so a worker that renders many portraits loads them once.
  */
+import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import type { RgbImage } from '../runtime/image.ts';
 import { type BackendName, initBackend } from '../runtime/tf.ts';
 import { FacegateError } from '../util/errors.ts';
 import { buildFastStyleNet, type FastStyleNet, stylizeFast } from './fast-net.ts';
 import { loadStyleByName } from './fast-style-kind.ts';
-import { DEFAULT_GATYS, type GatysProgress, runGatys } from './gatys.ts';
-import { buildVgg, loadVgg19, type VggNet } from './vgg.ts';
+import { DEFAULT_GATYS, type GatysProgress } from './gatys.ts';
+import { runGatysSplit } from './gatys-split.ts';
+import { loadVgg19, type VggConv } from './vgg.ts';
 
 export interface StylizeOptions {
   method: 'fast' | 'gatys';
@@ -27,6 +29,8 @@ export interface StylizeOptions {
   beta?: number;
   reportEvery?: number;
   backend?: BackendName;
+  /** Gatys: bands processed in parallel (2 = this thread plus a helper worker); default 2 on 2+ cores. */
+  gatysParts?: number;
 }
 
 export type StylizeProgress =
@@ -68,7 +72,8 @@ export async function resizeRgb(img: RgbImage, size: { width: number; height: nu
 }
 
 const fastCache = new Map<string, FastStyleNet>();
-let vggCache: { file: string; net: VggNet } | undefined;
+/** Raw weights, not tensors: split Gatys builds its bands from them (and sends a copy to its helper worker). */
+let vggCache: { file: string; convs: VggConv[] } | undefined;
 
 async function fastNet(modelsDir: string, style: string): Promise<FastStyleNet> {
   const key = `${modelsDir}\0${style}`;
@@ -83,12 +88,9 @@ async function fastNet(modelsDir: string, style: string): Promise<FastStyleNet> 
   return net;
 }
 
-async function vggNet(file: string): Promise<VggNet> {
-  if (vggCache?.file !== file) {
-    vggCache?.net.dispose();
-    vggCache = { file, net: buildVgg(await loadVgg19(file)) };
-  }
-  return vggCache.net;
+async function vggConvs(file: string): Promise<VggConv[]> {
+  if (vggCache?.file !== file) vggCache = { file, convs: await loadVgg19(file) };
+  return vggCache.convs;
 }
 
 export async function runStylize(
@@ -112,10 +114,10 @@ export async function runStylize(
   if (!options.styleImage) throw new FacegateError('gatys style transfer needs --style-image <image>');
   if (!options.vggFile) throw new FacegateError('gatys style transfer needs the VGG-19 weights (--vgg <file>)');
   hooks.onProgress?.({ kind: 'loading', what: 'VGG-19' });
-  const vgg = await vggNet(options.vggFile);
+  const convs = await vggConvs(options.vggFile);
   const size = options.size ?? GATYS_DEFAULT_SIZE;
-  return runGatys(
-    vgg,
+  return runGatysSplit(
+    convs,
     await resizeRgb(content, size),
     await resizeRgb(options.styleImage, size),
     {
@@ -129,5 +131,6 @@ export async function runStylize(
       onSnapshot: hooks.onSnapshot,
       checkCancelled: hooks.checkCancelled,
     },
+    { parts: options.gatysParts ?? (availableParallelism() >= 2 ? 2 : 1) },
   );
 }

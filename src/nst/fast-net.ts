@@ -3,8 +3,9 @@
  * two stride-2 transposed convs (sub-pixel form, see conv-transpose.ts), 9x9 conv 3, instance norm after every
  * conv, `clip(tanh(x)·150 + 127.5, 0, 255)` out. Input is raw 0..255 RGB.
  *
- * Memory: each layer runs in its own tidy and the previous activation is disposed as soon as it is consumed, so
- * at most two full activations (plus a layer's scratch) are alive; the wasm heap only grows to that high-water mark.
+ * Memory: the wasm heap never shrinks, so its high-water mark is what counts. Each intermediate is disposed as soon
+ * as it is consumed (no tidy holding a layer's temporaries until its end), so at most two or three full-size
+ * activations are alive at once, and the two 9x9 convs run in row bands (see convSameBanded).
  */
 import type { Tensor1D, Tensor3D, Tensor4D } from '@tensorflow/tfjs';
 import type { RgbImage } from '../runtime/image.ts';
@@ -59,61 +60,132 @@ export function buildFastStyleNet(weights: FastStyleWeights): FastStyleNet {
   };
 }
 
-/** Instance norm over height and width, folded into one multiply-add per element: x·a + b. */
-function instanceNorm(x: Tensor4D, p: NormParams, relu: boolean): Tensor4D {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, [1, 2], true);
-    const a = tf.mul(p.scale, tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)));
-    const b = tf.sub(p.shift, tf.mul(mean, a));
-    const y = tf.add(tf.mul(x, a), b) as Tensor4D;
-    return relu ? tf.relu(y) : y;
+/**
+ * Instance norm over height and width with the learned scale/shift and an optional relu, consuming `x`.
+ *
+ * Why not `tf.moments` + mul/add/relu: on wasm, reducing over H and W of an NHWC tensor transposes it first
+ * (~0.4 s and a full copy at 640x480x32), and each elementwise op is another full pass and another live copy.
+ * Here the statistics come from a global average pool (XNNPACK, one pass, no copy): the mean, then the mean of
+ * the squared deviations (two-pass, as precise as moments); the normalisation `relu(x·a + b)` is one fused 1x1
+ * depthwise conv with bias. At most two full-size tensors are alive at once (`x` and the deviations, then `x`
+ * and the output).
+ */
+export function instanceNorm(x: Tensor4D, p: NormParams, relu: boolean): Tensor4D {
+  const [, h, w, c] = x.shape;
+  const mean = tf.avgPool(x, [h, w], [h, w], 'valid');
+  const dev = tf.squaredDifference(x, mean);
+  const variance = tf.avgPool(dev as Tensor4D, [h, w], [h, w], 'valid');
+  dev.dispose();
+  const [a, b] = tf.tidy(() => {
+    const scale = tf.mul(p.scale, tf.rsqrt(tf.add(variance.reshape([c]), INSTANCE_NORM_EPSILON)));
+    return [scale.reshape([1, 1, c, 1]) as Tensor4D, tf.sub(p.shift, tf.mul(mean.reshape([c]), scale)) as Tensor1D];
   });
+  tf.dispose([mean, variance]);
+  const y = tf.fused.depthwiseConv2d({
+    x,
+    filter: a,
+    strides: 1,
+    pad: 'valid',
+    bias: b,
+    activation: relu ? 'relu' : 'linear',
+  });
+  tf.dispose([a, b, x]);
+  return y;
 }
 
-function convLayer(x: Tensor4D, layer: FastStyleNet['convs'][number], stride: 1 | 2, relu: boolean): Tensor4D {
-  return tf.tidy(() => instanceNorm(tf.conv2d(x, layer.filter, stride, 'same'), layer.norm, relu));
+/**
+ * A stride-1 SAME conv computed in horizontal bands of at most `bandRows` output rows (each band reads its
+ * `k >> 1` neighbour rows, zero padding only at the real image edges, so the result is exactly the full conv).
+ * Why: XNNPACK keeps an indirection buffer of one pointer per output pixel and kernel tap inside the cached conv
+ * operator; for the 9x9 convs at 640x480 that is 640·480·81·4 B ≈ 100 MB per layer, held for the life of the
+ * weights. Banding caps it at bandRows·W·81·4 B; the bands are concatenated (cheap: whole rows are contiguous).
+ */
+export function convSameBanded(x: Tensor4D, filter: Tensor4D, bandRows: number): Tensor4D {
+  const [, h, w, cin] = x.shape;
+  if (h <= bandRows) return tf.conv2d(x, filter, 1, 'same');
+  const half = filter.shape[0] >> 1;
+  const halfW = filter.shape[1] >> 1;
+  // Equal bands (the last one may be shorter) so the cached operator is set up for at most two sizes.
+  const bands = Math.ceil(h / bandRows);
+  const rows = Math.ceil(h / bands);
+  const outs: Tensor4D[] = [];
+  for (let r0 = 0; r0 < h; r0 += rows) {
+    const r1 = Math.min(h, r0 + rows);
+    const i0 = Math.max(0, r0 - half);
+    const i1 = Math.min(h, r1 + half);
+    const band = tf.slice(x, [0, i0, 0, 0], [1, i1 - i0, w, cin]);
+    outs.push(
+      tf.conv2d(band, filter, 1, [
+        [0, 0],
+        [half - (r0 - i0), half - (i1 - r1)],
+        [halfW, halfW],
+        [0, 0],
+      ]),
+    );
+    band.dispose();
+  }
+  const y = tf.concat(outs, 1) as Tensor4D;
+  tf.dispose(outs);
+  return y;
 }
 
-/** Runs `step` on `x` and disposes `x` afterwards (unless told to keep it), so activations do not pile up. */
-function consume(x: Tensor4D, step: (t: Tensor4D) => Tensor4D, keep = false): Tensor4D {
+/**
+ * Output pixels per band for the 9x9 convs: 20480 (32 rows at 640 columns) is ~6.6 MB of indirection buffer per
+ * layer. Measured at 640x480 (process max RSS, 400x300 runs first as in the benchmark): untiled 537 MB, 128 rows
+ * 596, 64 rows 562, 32 rows 461; the time did not change measurably (the bands are still large GEMMs).
+ */
+export const NINE_BY_NINE_BAND_PIXELS = 20480;
+
+function bandRowsFor(width: number): number {
+  return Math.max(8, Math.floor(NINE_BY_NINE_BAND_PIXELS / width));
+}
+
+type ConvParams = FastStyleNet['convs'][number];
+
+function convLayer(x: Tensor4D, layer: ConvParams, stride: 1 | 2, relu: boolean, bandRows: number): Tensor4D {
+  const y =
+    stride === 1 && layer.filter.shape[0] > 3
+      ? convSameBanded(x, layer.filter, bandRows)
+      : tf.conv2d(x, layer.filter, stride, 'same');
+  return instanceNorm(y, layer.norm, relu);
+}
+
+/** Runs `step` on `x` and disposes `x` afterwards, so activations do not pile up. */
+function consume(x: Tensor4D, step: (t: Tensor4D) => Tensor4D): Tensor4D {
   const y = step(x);
-  if (!keep) x.dispose();
+  x.dispose();
   return y;
 }
 
 /** Optional hook between layers: the job runner uses it to check for cancellation. */
 export type LayerHook = (layerIndex: number) => void;
 
-/** `[1, H, W, 3]` float 0..255 in, `[1, H, W, 3]` float 0..255 out (H, W multiples of 4 keep shapes exact). */
-export function runFastStyle(net: FastStyleNet, input: Tensor4D, onLayer?: LayerHook): Tensor4D {
-  const c = net.convs;
-  const at = (i: number) => c[i] as FastStyleNet['convs'][number];
-  let x = convLayer(input, at(0), 1, true);
+/**
+ * `[1, H, W, 3]` float 0..255 in (not disposed), `[1, H, W, 3]` float 0..255 out (H, W multiples of 4 keep
+ * shapes exact). Every intermediate is disposed as soon as it is consumed.
+ */
+export function runFastStyle(
+  net: FastStyleNet,
+  input: Tensor4D,
+  onLayer?: LayerHook,
+  bandRows = bandRowsFor(input.shape[2]),
+): Tensor4D {
+  const at = (i: number) => net.convs[i] as ConvParams;
+  let x = convLayer(input, at(0), 1, true, bandRows);
   onLayer?.(0);
-  x = consume(x, (t) => convLayer(t, at(1), 2, true));
-  x = consume(x, (t) => convLayer(t, at(2), 2, true));
+  x = consume(x, (t) => convLayer(t, at(1), 2, true, bandRows));
+  x = consume(x, (t) => convLayer(t, at(2), 2, true, bandRows));
   onLayer?.(2);
   for (let r = 0; r < 5; r++) {
-    const inner = convLayer(x, at(3 + 2 * r), 1, true);
-    const outer = consume(inner, (t) => convLayer(t, at(4 + 2 * r), 1, false));
-    x = consume(x, (t) => {
-      const sum = tf.add(t, outer) as Tensor4D;
-      outer.dispose();
-      return sum;
-    });
+    const inner = convLayer(x, at(3 + 2 * r), 1, true, bandRows);
+    const outer = consume(inner, (t) => convLayer(t, at(4 + 2 * r), 1, false, bandRows));
+    x = consume(x, (t) => consume(outer, (o) => tf.add(t, o) as Tensor4D));
     onLayer?.(3 + r);
   }
-  for (const t of net.transposed) {
-    x = consume(x, (v) => tf.tidy(() => instanceNorm(conv2dTransposeSubPixel(v, t.kernels), t.norm, true)));
-  }
+  for (const t of net.transposed) x = instanceNorm(conv2dTransposeSubPixel(x, t.kernels, true), t.norm, true);
   onLayer?.(9);
-  return consume(x, (v) =>
-    tf.tidy(() => {
-      const last = at(13);
-      const pre = instanceNorm(tf.conv2d(v, last.filter, 1, 'same'), last.norm, false);
-      return tf.clipByValue(tf.add(tf.mul(tf.tanh(pre), 150), 127.5), 0, 255) as Tensor4D;
-    }),
-  );
+  const pre = consume(x, (v) => convLayer(v, at(13), 1, false, bandRows));
+  return consume(pre, (v) => tf.tidy(() => tf.clipByValue(tf.add(tf.mul(tf.tanh(v), 150), 127.5), 0, 255) as Tensor4D));
 }
 
 /**
