@@ -29,9 +29,9 @@ export function registerBenchCommands(program: Command): void {
       output(
         flags,
         r,
-        `recognition (${r.backend}): frame p50 ${r.frame.p50Ms} ms p95 ${r.frame.p95Ms} ms ` +
+        `recognition (${r.backend}): kiosk frame p50 ${r.frame.p50Ms} ms p95 ${r.frame.p95Ms} ms at detector input ${r.frame.tinyInputSize} ` +
           `(detect ${r.frame.detect.p50Ms}, landmarks ${r.frame.landmarks.p50Ms}, encode ${r.frame.encode.p50Ms}, match ${r.frame.match.p50Ms}); ` +
-          `stock (SSD default) ${r.stock.p50Ms} ms (ratio ${r.ratioToStock}), stock with our detector ${r.stockSameDetector.p50Ms} ms (ratio ${r.ratioToStockSameDetector}); ` +
+          `stock call (SSD default) ${r.stock.p50Ms} ms, ratio ${r.ratioToStock}; at 416 ours ${r.photoSetting.p50Ms} ms vs stock ${r.stockSameDetector.p50Ms} ms, ratio ${r.ratioToStockSameDetector}; ` +
           `identify 1k/10k/100k ${r.identify['1000']}/${r.identify['10000']}/${r.identify['100000']} ms; RSS ${r.rssMB} MB`,
       );
     });
@@ -50,7 +50,7 @@ export function registerBenchCommands(program: Command): void {
       output(
         flags,
         r,
-        `facenet-nn4small2 (${r.backend}, ${r.weights} weights): embed p50 ${r.embedP50Ms} ms, p95 ${r.embedP95Ms} ms over ${r.runs} runs`,
+        `facenet-nn4small2 (${r.backend}, ${r.weights} weights): embed p50 $r.embedP50Msms, p95 $r.embedP95Msms over $r.runsruns`,
       );
     });
   bench
@@ -71,7 +71,7 @@ export function registerBenchCommands(program: Command): void {
           fastRuns: Math.max(1, Number(opts.runs) || 5),
           gatysIterations: Math.max(1, Number(opts.gatysIterations) || 3),
           skipGatys: opts.skipGatys === true,
-          log: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+          log: flags.json ? undefined : (line) => process.stderr.write(`$line\n`),
         });
         output(
           flags,
