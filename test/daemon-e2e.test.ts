@@ -19,6 +19,7 @@ import { defaultConfig } from '../src/config/index.ts';
 import type { FacegateConfig } from '../src/config/schema.ts';
 import { Controller } from '../src/daemon/controller.ts';
 import type { AccessEvent } from '../src/daemon/event-bus.ts';
+import { signCommand } from '../src/mqtt/auth.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
 import { blankImage, composeFaceImage, composeFacePng, frameOf } from './helpers/face-frames.ts';
 import { freePort, startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
@@ -27,6 +28,7 @@ import { repoRoot, sharedPath, skipUnlessShared } from './helpers/shared.ts';
 const PEOPLE = { amy: '11110001', penny: '22220002', sheldon: '33330003', raj: '44440004' } as const;
 type Person = keyof typeof PEOPLE;
 const PULSE_MS = 1000;
+const ADMIN_SECRET = 'e2e-site-secret-0123456789abcdef';
 
 /** A camera whose picture the test sets; it streams that picture at 10 fps like a real one. */
 class TestCamera implements CameraSource {
@@ -257,7 +259,12 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
         ],
         {
           cwd: dir,
-          env: { ...process.env, FACEGATE__door__cooldownMs: '500', FACEGATE__door__badgeWindowMs: '60000' },
+          env: {
+            ...process.env,
+            FACEGATE__door__cooldownMs: '500',
+            FACEGATE__door__badgeWindowMs: '60000',
+            FACEGATE_ADMIN_SECRET: ADMIN_SECRET,
+          },
         },
       );
       let buffered = '';
@@ -331,6 +338,28 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
       assert.equal(health.worker, 'alive');
     });
 
+    test('a signed enroll-by-capture command takes samples from the camera, and the new badge then opens the door', async () => {
+      const results: Array<Record<string, unknown>> = [];
+      await watcher.subscribeAsync('facegate/e2e-spawned/cmd/enroll/result', { qos: 1 });
+      watcher.on('message', (topic, payload) => {
+        if (topic.endsWith('/cmd/enroll/result'))
+          results.push(JSON.parse(payload.toString()) as Record<string, unknown>);
+      });
+      const command = signCommand(
+        'enroll',
+        { id: 'amy-again', name: 'Amy (capture)', badges: ['66660006'], capture: { samples: 2, timeoutMs: 60_000 } },
+        { secret: ADMIN_SECRET },
+      );
+      await watcher.publishAsync('facegate/e2e-spawned/cmd/enroll', JSON.stringify(command), { qos: 1 });
+      const result = await until(() => results[0], 'the enroll result');
+      assert.equal(result.ok, true, JSON.stringify(result));
+      assert.equal(result.accepted, 2);
+      assert.ok(!JSON.stringify(result).includes('vector'), 'no vector in the result');
+      const granted = await decision('66660006');
+      assert.equal(granted.decision, 'granted', JSON.stringify(granted));
+      assert.equal(granted.identityId, 'amy-again');
+    });
+
     test('SIGTERM → relay locked, exit code 0', async () => {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
@@ -338,7 +367,7 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
       assert.equal(code, 0, stderr);
       const states = relayStates(await readFile(spawnedRelay(), 'utf8'));
       assert.equal(states.at(-1)?.state, 'locked');
-      assert.equal(states.filter((s) => s.state === 'unlocked').length, 1, 'one grant, one pulse');
+      assert.equal(states.filter((s) => s.state === 'unlocked').length, 2, 'two grants, two pulses');
       assert.ok(lines.some((l) => l.event === 'stopped'));
     });
   });
