@@ -31,6 +31,7 @@ import type { Identity } from '../store/schema.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
 import { type AccessEvent, type AccessMode, type EventBus, type FlowState, maskBadge } from './event-bus.ts';
+import { BadgeLockout } from './lockout.ts';
 import type { DaemonModule, FrameAnalysis } from './module.ts';
 
 export { type Clock, systemClock } from '../util/clock.ts';
@@ -94,15 +95,14 @@ export class DoorFlow implements DaemonModule {
   private claim: Claim | null = null;
   private facePresent = false;
   private cooldownTimer: unknown = null;
-  /** Per badge: times of recent failures, and until when it is locked out. */
-  private readonly failures = new Map<string, number[]>();
-  private readonly lockedUntil = new Map<string, number>();
+  private readonly lockout: BadgeLockout;
   private unsubscribers: Array<() => void> = [];
 
   constructor(opts: DoorFlowOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.mode = opts.settings.mode;
+    this.lockout = new BadgeLockout(opts.settings.lockout);
   }
 
   get state(): FlowState {
@@ -136,7 +136,7 @@ export class DoorFlow implements DaemonModule {
     // A new badge replaces any open window: the previous person walked away or someone else is trying.
     this.closeClaim();
     const identity = this.opts.db.findByBadge(badge) ?? null;
-    const refusal = this.isLockedOut(badge, now)
+    const refusal = this.lockout.isLockedOut(badge, now)
       ? 'locked-out'
       : identity === null
         ? 'unknown-badge'
@@ -321,7 +321,7 @@ export class DoorFlow implements DaemonModule {
     this.closeClaim();
     const now = this.clock.now();
     if (d.badge !== null && d.decision === 'denied' && d.reason !== 'locked-out') this.recordFailure(d.badge, now);
-    if (d.badge !== null && d.decision === 'granted') this.failures.delete(d.badge);
+    if (d.badge !== null && d.decision === 'granted') this.lockout.recordSuccess(d.badge);
 
     const event: AccessEvent = {
       eventId: randomUUID(),
@@ -360,17 +360,11 @@ export class DoorFlow implements DaemonModule {
   }
 
   private recordFailure(badge: string, now: number): void {
-    const { maxFailures, windowMs, lockoutMs } = this.opts.settings.lockout;
-    const recent = (this.failures.get(badge) ?? []).filter((t) => now - t < windowMs);
-    recent.push(now);
-    if (recent.length < maxFailures) {
-      this.failures.set(badge, recent);
-      return;
-    }
-    this.failures.delete(badge);
-    this.lockedUntil.set(badge, now + lockoutMs);
+    const failures = this.lockout.recordFailure(badge, now);
+    if (failures === null) return;
+    const { windowMs, lockoutMs } = this.opts.settings.lockout;
     const masked = this.badgeForLog(badge);
-    const detail = `${recent.length} failed attempts within ${Math.round(windowMs / 1000)} s: badge locked out for ${Math.round(lockoutMs / 1000)} s`;
+    const detail = `${failures} failed attempts within ${Math.round(windowMs / 1000)} s: badge locked out for ${Math.round(lockoutMs / 1000)} s`;
     this.opts.logger.warn({ event: 'alarm', kind: 'lockout', badge: masked }, detail);
     this.opts.bus.emit('alarm', {
       eventId: randomUUID(),
@@ -379,14 +373,6 @@ export class DoorFlow implements DaemonModule {
       detail,
       badge: masked,
     });
-  }
-
-  private isLockedOut(badge: string, now: number): boolean {
-    const until = this.lockedUntil.get(badge);
-    if (until === undefined) return false;
-    if (now < until) return true;
-    this.lockedUntil.delete(badge);
-    return false;
   }
 
   // ── Bookkeeping ──────────────────────────────────────────────────────────────────────────────────────────
