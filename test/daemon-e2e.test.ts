@@ -13,6 +13,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { CameraSource } from '../src/camera/camera.ts';
 import type { Frame } from '../src/camera/frame.ts';
 import { defaultConfig } from '../src/config/index.ts';
@@ -21,6 +22,7 @@ import { Controller } from '../src/daemon/controller.ts';
 import type { AccessEvent } from '../src/daemon/event-bus.ts';
 import { signCommand } from '../src/mqtt/auth.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
+import { CHROMIUM, CHROMIUM_ARGS, skipUnlessChromium } from './helpers/display-fixture.ts';
 import { blankImage, composeFaceImage, composeFacePng, frameOf } from './helpers/face-frames.ts';
 import { freePort, startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
 import { repoRoot, sharedPath, skipUnlessShared } from './helpers/shared.ts';
@@ -211,6 +213,9 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
     let stderr = '';
     const spawnedRelay = () => path.join(dir, 'relay-spawned.jsonl');
     let broker: TestBroker;
+    let browser: BrowserContext | undefined;
+    let page: Page | undefined;
+    let profileDir = '';
     let watcher: MqttClient;
     let httpPort = 0;
     const published: Array<Record<string, unknown>> = [];
@@ -281,9 +286,26 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
         () => (lines.some((l) => l.event === 'started') ? true : undefined),
         `the daemon to start (${stderr})`,
       );
+      if (!skipUnlessChromium) {
+        profileDir = await mkdtemp(path.join(os.tmpdir(), 'facegate-e2e-chromium-'));
+        browser = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+        page = browser.pages()[0] ?? (await browser.newPage());
+        await page.goto(`http://127.0.0.1:${httpPort}/`);
+        await page.waitForFunction(() => document.body.dataset.connected === 'true', null, { timeout: 30_000 });
+        // Every screen the page goes through, with its headline: results are shown briefly, so record them.
+        await page.evaluate(() => {
+          const seen: string[] = [];
+          (window as unknown as { seen: string[] }).seen = seen;
+          new MutationObserver(() => {
+            seen.push(`${document.body.dataset.screen}|${document.getElementById('headline')?.textContent ?? ''}`);
+          }).observe(document.body, { attributes: true, childList: true, subtree: true, characterData: true });
+        });
+      }
     });
 
     after(async () => {
+      await browser?.close();
+      if (profileDir) await rm(profileDir, { recursive: true, force: true });
       if (child.exitCode === null) child.kill('SIGKILL');
       await watcher?.endAsync();
       await broker?.close();
@@ -317,6 +339,22 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
       for (const full of [PEOPLE.amy, PEOPLE.penny, '55550005'])
         assert.ok(!output.includes(full), 'full badge number logged');
       assert.ok(lines.some((l) => l.event === 'relay' && l.state === 'unlocked'));
+    });
+
+    test('the kiosk page, in Chromium, followed those decisions: look at the camera, welcome, denied', {
+      skip: skipUnlessChromium,
+    }, async () => {
+      const seen = await page!.evaluate(() => (window as unknown as { seen: string[] }).seen);
+      const screens = seen.map((entry) => entry.split('|')[0]);
+      assert.ok(screens.includes('look'), `no "look at the camera" screen in ${[...new Set(seen)].join(', ')}`);
+      assert.ok(
+        seen.some((entry) => entry.startsWith('granted|') && entry.includes('Welcome')),
+        'no welcome screen',
+      );
+      assert.ok(screens.includes('denied'), 'no denial screen');
+      const shown = seen.join('\n');
+      assert.ok(!/\b0\.\d{2,}/.test(shown), 'a distance was shown');
+      assert.ok(!shown.includes('Penny'), "the badge holder's name was shown on a denial");
     });
 
     test('the same decisions reach the broker as access events, and /metrics counts them', async () => {
