@@ -22,23 +22,9 @@ import { createFacenetNn4Small2, FACENET_THRESHOLD } from '../src/recognition/fa
 import { FACENET_TENSORS } from '../src/recognition/facenet/shape-table.ts';
 import { loadImage } from '../src/runtime/image.ts';
 import { tf } from '../src/runtime/tf.ts';
-import { hasShared, sharedPath } from './helpers/shared.ts';
+import { HAPPY_HOUSE_PEOPLE, hasShared, sharedPath } from './helpers/shared.ts';
 
 const TOLERANCE = 0.02;
-const DATABASE = [
-  'andrew',
-  'arnaud',
-  'benoit',
-  'bertrand',
-  'dan',
-  'danielle',
-  'felix',
-  'kevin',
-  'kian',
-  'sebastiano',
-  'tian',
-  'younes',
-];
 
 function skipReason(): string | false {
   if (!hasShared) return '../shared not found (the exercise images)';
@@ -78,7 +64,7 @@ describe('the exercise reproduced with the complete real weights', { skip: skipR
     modelsDir = await mkdtemp(path.join(os.tmpdir(), 'facegate-facenet-real-'));
     await importFacenetWeights(process.env.FACEGATE_FACENET_WEIGHTS as string, modelsDir);
     encoder = createFacenetNn4Small2({ modelsDir });
-    for (const name of DATABASE) database.set(name, await encodeFile(encoder, imageFile(name)));
+    for (const name of HAPPY_HOUSE_PEOPLE) database.set(name, await encodeFile(encoder, imageFile(name)));
   });
   after(async () => {
     encoder?.dispose();

@@ -13,23 +13,9 @@ import { identifyDescriptor, verifyDescriptor } from '../src/recognition/verific
 import { loadImage } from '../src/runtime/image.ts';
 import { FaceDb } from '../src/store/face-db.ts';
 import { facegate } from './helpers/cli.ts';
-import { sharedPath, skipUnlessShared } from './helpers/shared.ts';
+import { HAPPY_HOUSE_PEOPLE, sharedPath, skipUnlessShared } from './helpers/shared.ts';
 
 const happy = (name: string) => sharedPath('data', 'faces', 'happy-house', name);
-const HAPPY_PEOPLE = [
-  'andrew',
-  'arnaud',
-  'benoit',
-  'bertrand',
-  'dan',
-  'danielle',
-  'felix',
-  'kevin',
-  'kian',
-  'sebastiano',
-  'tian',
-  'younes',
-];
 const BBT_PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
 
 describe('happy-house through the CLI (the exercise)', { skip: skipUnlessShared }, () => {
@@ -38,7 +24,7 @@ describe('happy-house through the CLI (the exercise)', { skip: skipUnlessShared 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'facegate-happy-'));
     db = path.join(dir, 'faces.json');
-    for (const person of HAPPY_PEOPLE) {
+    for (const person of HAPPY_HOUSE_PEOPLE) {
       const file = happy(person === 'danielle' ? 'danielle.png' : `${person}.jpg`);
       const r = await facegate(['enroll', person, file, '--db', db, '--json']);
       assert.equal(r.code, 0, `enroll ${person}: ${r.stderr}`);
@@ -78,7 +64,7 @@ describe('happy-house through the CLI (the exercise)', { skip: skipUnlessShared 
     const r = await facegate(['db', 'list', '--db', db, '--json']);
     assert.equal(r.code, 0);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(out.identities.map((i: { id: string }) => i.id).sort(), [...HAPPY_PEOPLE].sort());
+    assert.deepEqual(out.identities.map((i: { id: string }) => i.id).sort(), [...HAPPY_HOUSE_PEOPLE].sort());
     assert.ok(!r.stdout.includes('vector'));
   });
 });

@@ -14,14 +14,13 @@ import { performance } from 'node:perf_hooks';
 import type { Tensor4D, Variable } from '@tensorflow/tfjs';
 import type { RgbImage } from '../runtime/image.ts';
 import { tf } from '../runtime/tf.ts';
-import { FacegateError } from '../util/errors.ts';
 import { OtherLoad } from './cpu-share.ts';
 import {
   CONTENT_LAYER,
-  DEFAULT_GATYS,
   denormalizeImage,
   type GatysHooks,
   type GatysOptions,
+  gatysOptions,
   normalizeImage,
   STYLE_LAYERS,
 } from './gatys.ts';
@@ -304,14 +303,7 @@ export async function runGatysSplit(
   hooks: GatysHooks = {},
   split: SplitRunOptions = { parts: 2 },
 ): Promise<RgbImage> {
-  const opts = { ...DEFAULT_GATYS, ...options };
-  if (content.width !== style.width || content.height !== style.height) {
-    throw new FacegateError(
-      `content ${content.width}x${content.height} and style ${style.width}x${style.height} must have the same size`,
-    );
-  }
-  if (!(opts.iterations >= 0) || !Number.isInteger(opts.iterations))
-    throw new FacegateError('iterations must be a whole number ≥ 0');
+  const opts = gatysOptions(content, style, options);
   const plan = (splitAt?: number, parts = split.parts) =>
     planBands(convs, content.height, content.width, parts, splitAt);
   const runners: BandRunner[] = plan().map((_, i) =>

@@ -124,14 +124,8 @@ export interface GatysHooks {
   checkCancelled?: () => void;
 }
 
-/** Runs the optimisation; content and style images must have the same size. */
-export async function runGatys(
-  vgg: VggNet,
-  content: RgbImage,
-  style: RgbImage,
-  options: Partial<GatysOptions> = {},
-  hooks: GatysHooks = {},
-): Promise<RgbImage> {
+/** The options in force, after checking what both Gatys paths (one thread, bands) require of their inputs. */
+export function gatysOptions(content: RgbImage, style: RgbImage, options: Partial<GatysOptions>): GatysOptions {
   const opts = { ...DEFAULT_GATYS, ...options };
   if (content.width !== style.width || content.height !== style.height) {
     throw new FacegateError(
@@ -140,6 +134,18 @@ export async function runGatys(
   }
   if (!(opts.iterations >= 0) || !Number.isInteger(opts.iterations))
     throw new FacegateError('iterations must be a whole number ≥ 0');
+  return opts;
+}
+
+/** Runs the optimisation; content and style images must have the same size. */
+export async function runGatys(
+  vgg: VggNet,
+  content: RgbImage,
+  style: RgbImage,
+  options: Partial<GatysOptions> = {},
+  hooks: GatysHooks = {},
+): Promise<RgbImage> {
+  const opts = gatysOptions(content, style, options);
   const styleNames = STYLE_LAYERS.map(([n]) => n);
   const targets = tf.tidy(() => {
     const c = normalizeImage(content);

@@ -2,25 +2,15 @@
  * VGG-19-shaped conv stacks with random weights: the benchmark runs Gatys on full VGG-19 shapes without the
  * 510 MB .mat, and tests use the same builder with small channel counts.
  */
+
+import { seededRandom } from '../util/random.ts';
 import { VGG19_LAYERS, type VggConv } from './vgg.ts';
 
 /** VGG-19's output channels per block; `scale` divides them (tests use 16 → 4, 8, 16, 32, 32). */
 export const VGG19_BLOCK_CHANNELS = [64, 128, 256, 512, 512] as const;
 
-/** Deterministic pseudo-random numbers (mulberry32) so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function syntheticVggConvs(scale = 1, seed = 1): VggConv[] {
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const convs: VggConv[] = [];
   let cin = 3;
   for (const name of VGG19_LAYERS) {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { importFacenetWeights } from '../../src/recognition/facenet/binary.ts';
 import { csvFileName } from '../../src/recognition/facenet/csv-loader.ts';
 import { FACENET_TENSORS, type TensorSpec } from '../../src/recognition/facenet/shape-table.ts';
+import { seededRandom } from '../../src/util/random.ts';
 import { sharedPath } from './shared.ts';
 
 export const realFacenetWeightsDir = sharedPath('models', 'facenet-nn4small2', 'weights');
@@ -23,21 +24,9 @@ export const MISSING_REAL_TENSORS = [
   'inception_5b_3x3_conv2_w',
 ] as const;
 
-/** mulberry32: tiny, seedable, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Uniform He-style init for a conv [out, in, kh, kw] so activations keep a sane scale through the real BNs. */
 export function generatedCsv(spec: TensorSpec, seed: number): string {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const fanIn = spec.shape.slice(1).reduce((a, b) => a * b, 1);
   const limit = Math.sqrt(6 / fanIn);
   const values: string[] = new Array(spec.size);

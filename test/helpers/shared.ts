@@ -18,3 +18,19 @@ export function sharedPath(...parts: string[]): string {
 export const skipUnlessShared: string | false = hasShared
   ? false
   : `../shared not found at ${sharedDir} (test data and weights)`;
+
+/** The exercise's database: one photo per person in `data/faces/happy-house/` (danielle's is a PNG). */
+export const HAPPY_HOUSE_PEOPLE = [
+  'andrew',
+  'arnaud',
+  'benoit',
+  'bertrand',
+  'dan',
+  'danielle',
+  'felix',
+  'kevin',
+  'kian',
+  'sebastiano',
+  'tian',
+  'younes',
+] as const;

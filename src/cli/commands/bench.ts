@@ -71,7 +71,7 @@ export function registerBenchCommands(program: Command): void {
           fastRuns: Math.max(1, Number(opts.runs) || 5),
           gatysIterations: Math.max(1, Number(opts.gatysIterations) || 3),
           skipGatys: opts.skipGatys === true,
-          log: flags.json ? undefined : (line) => process.stderr.write(`$line\n`),
+          log: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
         output(
           flags,
