@@ -308,6 +308,25 @@ describe('face mode (1:N)', () => {
     assert.equal(h.pulses.length, 1);
   });
 
+  test('someone who stays in view is not decided again after the cooldown; once they leave, they are', async () => {
+    const h = await harness({ mode: 'face', cooldownMs: 1000 });
+    h.frame(near(personVector(1)));
+    h.frame(near(personVector(1)));
+    assert.equal(h.access.length, 1);
+    h.clock.advance(1000);
+    for (let i = 0; i < 5; i++) h.frame(near(personVector(1)));
+    assert.equal(h.access.length, 1, 'no second grant while bob stays');
+    assert.equal(h.pulses.length, 1);
+    h.frame(null);
+    h.frame(near(personVector(1)));
+    h.frame(near(personVector(1)));
+    assert.equal(h.access.length, 2, 'bob came back');
+    h.clock.advance(1000);
+    h.frame(near(personVector(0)));
+    h.frame(near(personVector(0)));
+    assert.equal(h.access[2]?.identityId, 'alice', 'a different face is decided without a gap');
+  });
+
   test('two different people on consecutive frames do not add up', async () => {
     const h = await harness({ mode: 'face' });
     h.frame(near(personVector(0)));

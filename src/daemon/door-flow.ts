@@ -25,6 +25,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DoorConfig } from '../config/sections/door.ts';
+import { euclidean } from '../recognition/matching.ts';
 import { identifyDescriptor, identityStatus, verifyDescriptor } from '../recognition/verification.ts';
 import type { FaceDb } from '../store/face-db.ts';
 import type { Identity } from '../store/schema.ts';
@@ -73,6 +74,8 @@ interface Claim {
   /** The last frame that counted, for the decision's distance and latency. */
   lastDistance: number | null;
   lastCapturedAt: number | null;
+  /** Face mode: the last face counted, to tell the decided person from a new one afterwards. */
+  lastDescriptor: Float32Array | null;
   lastRefusal: string;
   sawFace: boolean;
 }
@@ -96,6 +99,8 @@ export class DoorFlow implements DaemonModule {
   private facePresent = false;
   private cooldownTimer: unknown = null;
   private readonly lockout: BadgeLockout;
+  /** Face mode: the face a decision was made on; nothing more is decided until it leaves or someone else appears. */
+  private decidedFace: Float32Array | null = null;
   private unsubscribers: Array<() => void> = [];
 
   constructor(opts: DoorFlowOptions) {
@@ -182,13 +187,21 @@ export class DoorFlow implements DaemonModule {
       return;
     }
 
-    // face mode: a big-enough face starts a claim (the streak); a frame without one ends it.
+    // face mode: a big-enough face starts a claim (the streak); a frame without one ends it. After a decision the
+    // decided face must leave the camera (or a different face appear) before the next claim, so someone standing at
+    // the door is not decided again after every cooldown (the door re-opened, a denial repeated).
+    if (this.decidedFace && (!face || euclidean(face.descriptor, this.decidedFace) >= this.opts.threshold))
+      this.decidedFace = null;
     if (!bigEnough) {
       this.closeClaim();
       this.setState(face ? 'FACE_PRESENT' : 'IDLE');
       return;
     }
     if (!this.claim) {
+      if (this.decidedFace) {
+        this.setState('FACE_PRESENT');
+        return;
+      }
       this.claim = this.newClaim(null, null, this.clock.now(), null, null);
       this.setState('VERIFYING');
     }
@@ -241,6 +254,7 @@ export class DoorFlow implements DaemonModule {
   }
 
   private identifyFrame(claim: Claim, descriptor: Float32Array, capturedAt: number): void {
+    claim.lastDescriptor = descriptor;
     const { db, encoderId, threshold, settings } = this.opts;
     claim.sawFace = true;
     claim.lastCapturedAt = capturedAt;
@@ -318,6 +332,7 @@ export class DoorFlow implements DaemonModule {
 
   private decide(d: Decision): void {
     const { bus, logger, settings } = this.opts;
+    if (this.mode === 'face' && d.capturedAt !== null) this.decidedFace = this.claim?.lastDescriptor ?? null;
     this.closeClaim();
     const now = this.clock.now();
     if (d.badge !== null && d.decision === 'denied' && d.reason !== 'locked-out') this.recordFailure(d.badge, now);
@@ -395,6 +410,7 @@ export class DoorFlow implements DaemonModule {
       mismatchStreak: 0,
       lastDistance: null,
       lastCapturedAt: null,
+      lastDescriptor: null,
       lastRefusal: 'no-match',
       sawFace: false,
     };
