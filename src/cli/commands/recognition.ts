@@ -9,7 +9,7 @@ import { identifyDescriptor, verifyDescriptor } from '../../recognition/verifica
 import { loadImage, type RgbImage } from '../../runtime/image.ts';
 import type { StoredEncoding } from '../../store/schema.ts';
 import { ExitCode, FacegateError } from '../../util/errors.ts';
-import { globalFlags, output } from '../context.ts';
+import { type GlobalFlags, globalFlags, output } from '../context.ts';
 import {
   openDb,
   openPipeline,
@@ -25,7 +25,13 @@ async function probeDescriptor(file: string, flags: RecognitionFlags, cmd: Comma
   const image = await loadImage(file, { maxPixels: flags.maxPixels });
   const pipeline = await openPipeline(cmd, flags);
   const result = await pipeline.analyse(image, { noDetect: flags.detect === false });
-  return { pipeline, face: result.faces[0] ?? null };
+  const threshold = await thresholdFor(cmd, pipeline.encoder, flags);
+  return { pipeline, face: result.faces[0] ?? null, threshold };
+}
+
+function reportNoFace(flags: GlobalFlags, file: string, fields: Record<string, unknown>): void {
+  output(flags, { ...fields, reason: 'no-face' }, `no face found in ${file}`);
+  process.exitCode = ExitCode.noMatch;
 }
 
 export function registerRecognitionCommands(program: Command): void {
@@ -107,17 +113,15 @@ export function registerRecognitionCommands(program: Command): void {
   ).action(async (file: string, id: string, opts: RecognitionFlags, cmd: Command) => {
     const flags = globalFlags(cmd);
     const db = await openDb(cmd);
-    const { pipeline, face } = await probeDescriptor(file, opts, cmd);
-    const threshold = await thresholdFor(cmd, pipeline.encoder, opts);
-    if (!face) {
-      output(
-        flags,
-        { match: false, identity: id, distance: null, threshold, encoder: pipeline.encoder.id, reason: 'no-face' },
-        `no face found in ${file}`,
-      );
-      process.exitCode = ExitCode.noMatch;
-      return;
-    }
+    const { pipeline, face, threshold } = await probeDescriptor(file, opts, cmd);
+    if (!face)
+      return reportNoFace(flags, file, {
+        match: false,
+        identity: id,
+        distance: null,
+        threshold,
+        encoder: pipeline.encoder.id,
+      });
     const r = verifyDescriptor(db, face.descriptor, id, pipeline.encoder.id, threshold);
     const json = {
       match: r.match,
@@ -145,17 +149,9 @@ export function registerRecognitionCommands(program: Command): void {
   ).action(async (file: string, opts: RecognitionFlags, cmd: Command) => {
     const flags = globalFlags(cmd);
     const db = await openDb(cmd);
-    const { pipeline, face } = await probeDescriptor(file, opts, cmd);
-    const threshold = await thresholdFor(cmd, pipeline.encoder, opts);
-    if (!face) {
-      output(
-        flags,
-        { identity: null, distance: null, threshold, encoder: pipeline.encoder.id, reason: 'no-face' },
-        `no face found in ${file}`,
-      );
-      process.exitCode = ExitCode.noMatch;
-      return;
-    }
+    const { pipeline, face, threshold } = await probeDescriptor(file, opts, cmd);
+    if (!face)
+      return reportNoFace(flags, file, { identity: null, distance: null, threshold, encoder: pipeline.encoder.id });
     const r = identifyDescriptor(db, face.descriptor, pipeline.encoder.id, threshold);
     const json = { identity: r.identity, distance: r.distance, threshold: r.threshold, encoder: r.encoder };
     const dist = r.distance === null ? 'n/a' : r.distance.toFixed(3);
