@@ -30,33 +30,40 @@ export function detectGpiodVersion(command: string): GpiodCliVersion {
   return m?.[1] === '1' ? 1 : 2;
 }
 
-/** The argv that holds `line` at `value` until told otherwise (exported for tests of the CLI syntax). */
-export function gpiosetHoldArgs(
+/**
+ * gpioset's argv for libgpiod v1 or v2: `hold` keeps `line` at `value` until the process is told otherwise, `once`
+ * sets it and exits (exit paths, when no holder can outlive us anyway).
+ */
+function gpiosetArgs(
+  mode: 'hold' | 'once',
   version: GpiodCliVersion,
   chip: string,
   line: number,
   value: 0 | 1,
   activeLow: boolean,
-) {
+): string[] {
   const low = activeLow ? ['--active-low'] : [];
-  return version === 1
-    ? ['--mode=wait', ...low, chip, `${line}=${value}`]
-    : ['-i', ...low, '-c', chip, `${line}=${value}`];
+  const v1Mode = mode === 'hold' ? '--mode=wait' : '--mode=exit';
+  const v2Mode = mode === 'hold' ? '-i' : '-t0';
+  return version === 1 ? [v1Mode, ...low, chip, `${line}=${value}`] : [v2Mode, ...low, '-c', chip, `${line}=${value}`];
 }
 
-/** The argv that sets `line` once and exits (exit paths, when no holder can outlive us anyway). */
-export function gpiosetOnceArgs(
+/** Exported for tests of the CLI syntax. */
+export const gpiosetHoldArgs = (
   version: GpiodCliVersion,
   chip: string,
   line: number,
   value: 0 | 1,
   activeLow: boolean,
-) {
-  const low = activeLow ? ['--active-low'] : [];
-  return version === 1
-    ? ['--mode=exit', ...low, chip, `${line}=${value}`]
-    : ['-t0', ...low, '-c', chip, `${line}=${value}`];
-}
+) => gpiosetArgs('hold', version, chip, line, value, activeLow);
+
+export const gpiosetOnceArgs = (
+  version: GpiodCliVersion,
+  chip: string,
+  line: number,
+  value: 0 | 1,
+  activeLow: boolean,
+) => gpiosetArgs('once', version, chip, line, value, activeLow);
 
 const EARLY_EXIT_MS = 150;
 
