@@ -127,6 +127,27 @@ function badge(h: Harness, number: string): void {
   h.bus.emit('badgeRead', { badge: number, source: 'test' });
 }
 
+describe('listener isolation', () => {
+  test('a throwing access listener neither skips the unlock nor stops the flow', async () => {
+    const h = await harness({ consecutiveFrames: 1 });
+    h.bus.on(
+      'access',
+      () => {
+        throw new Error('a broken feature');
+      },
+      'broken-feature',
+    );
+    badge(h, '10001234');
+    h.frame(near(personVector(0)));
+    assert.equal(h.pulses.length, 1, 'the door opened');
+    assert.equal(h.access.at(-1)?.decision, 'granted', 'later listeners still heard it');
+    h.clock.advance(10_000);
+    badge(h, '20005678');
+    h.frame(near(personVector(1)));
+    assert.equal(h.pulses.length, 2, 'the flow goes on after the failure');
+  });
+});
+
 describe('badge+face mode', () => {
   test('grants only after K consecutive matching frames, pulses once, reports latency', async () => {
     const h = await harness({ consecutiveFrames: 2 });

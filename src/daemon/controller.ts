@@ -64,7 +64,7 @@ function cloneFrame(frame: Frame): Frame {
 }
 
 export class Controller {
-  readonly bus = new EventBus();
+  readonly bus: EventBus;
   readonly config: FacegateConfig;
   readonly logger: Logger;
   doorLock!: DoorLock;
@@ -89,6 +89,7 @@ export class Controller {
     this.opts = opts;
     this.config = opts.config;
     this.logger = opts.logger;
+    this.bus = new EventBus(opts.logger);
   }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
@@ -265,12 +266,7 @@ export class Controller {
     // The camera source logs its own transitions; this line is for following the wiring.
     this.logger.debug({ event: 'camera-state', state, detail }, `camera ${state}`);
     if (previous === 'streaming' && state !== 'streaming') {
-      this.bus.emit('alarm', {
-        eventId: crypto.randomUUID(),
-        time: new Date().toISOString(),
-        kind: 'camera-lost',
-        detail: `camera ${state}${detail ? `: ${detail}` : ''}`,
-      });
+      this.bus.alarm('camera-lost', `camera ${state}${detail ? `: ${detail}` : ''}`);
     }
   }
 

@@ -4,7 +4,6 @@
  * cares about: held open too long, and opened without an unlock (forced).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
@@ -259,13 +258,7 @@ export class DoorMonitor {
   }
 
   private alarm(kind: 'door-held-open' | 'door-forced-open', detail: string): void {
-    this.opts.logger?.warn({ event: 'alarm', kind }, detail);
-    this.opts.bus.emit('alarm', {
-      eventId: randomUUID(),
-      time: new Date(this.clock.now()).toISOString(),
-      kind,
-      detail,
-    });
+    this.opts.bus.alarm(kind, detail, { time: this.clock.now() });
   }
 
   private clearHeldTimer(): void {

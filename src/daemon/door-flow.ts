@@ -353,10 +353,12 @@ export class DoorFlow implements DaemonModule {
     };
     // pino writes its own `time`; the event's ISO time would be a duplicate key on the line.
     const { time: _time, ...logged } = event;
+    // The door first, then the news: nothing a listener does can delay or skip the pulse.
+    if (d.decision === 'granted')
+      this.opts.door.pulse(d.reason === 'remote-unlock' ? 'remote-unlock' : `access:${event.eventId}`);
     logger.info({ event: 'access', ...logged }, `access ${d.decision}: ${d.reason}`);
     bus.emit('access', event);
     if (d.decision === 'granted') {
-      this.opts.door.pulse(d.reason === 'remote-unlock' ? 'remote-unlock' : `access:${event.eventId}`);
       this.setState('GRANTED', { name: d.identity?.name });
     } else {
       this.setState('DENIED', { reason: d.reason });
@@ -380,14 +382,7 @@ export class DoorFlow implements DaemonModule {
     const { windowMs, lockoutMs } = this.opts.settings.lockout;
     const masked = this.badgeForLog(badge);
     const detail = `${failures} failed attempts within ${Math.round(windowMs / 1000)} s: badge locked out for ${Math.round(lockoutMs / 1000)} s`;
-    this.opts.logger.warn({ event: 'alarm', kind: 'lockout', badge: masked }, detail);
-    this.opts.bus.emit('alarm', {
-      eventId: randomUUID(),
-      time: new Date(now).toISOString(),
-      kind: 'lockout',
-      detail,
-      badge: masked,
-    });
+    this.opts.bus.alarm('lockout', detail, { time: now, badge: masked });
   }
 
   // ── Bookkeeping ──────────────────────────────────────────────────────────────────────────────────────────

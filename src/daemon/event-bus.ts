@@ -3,7 +3,7 @@
  * need, so the door flow, MQTT, metrics and the display plug together without knowing each other.
  * Privacy rule for every payload: no face vector, no image, no full badge number (use `maskBadge`).
  */
-import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import type { RgbImage } from '../runtime/image.ts';
 
 export type AccessMode = 'badge+face' | 'face' | 'badge';
@@ -85,25 +85,87 @@ export interface EventMap {
   portrait: [{ id: string; identityId: string; name: string; style: string; time: string }];
 }
 
-export class EventBus {
-  private readonly emitter = new EventEmitter();
+/** Where the bus reports a listener that threw; the daemon passes its pino logger. */
+export interface BusLogger {
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+}
 
-  constructor() {
-    // Many modules subscribe to the same events; this is not a leak.
-    this.emitter.setMaxListeners(100);
+const stderrLogger: BusLogger = {
+  warn: (fields, msg) => process.stderr.write(`${msg} ${JSON.stringify(fields)}\n`),
+  error: (fields, msg) => process.stderr.write(`${msg} ${JSON.stringify(fields)}\n`),
+};
+
+type AnyListener = (...args: never[]) => unknown;
+interface Subscription {
+  listener: AnyListener;
+  owner: string;
+}
+
+/**
+ * Listeners are isolated: one that throws (or rejects) is logged with its owner's name and the others still run,
+ * so a failing feature can never skip the door's work or crash the daemon (a throwing `access` listener once did both).
+ */
+export class EventBus {
+  private readonly subscriptions = new Map<keyof EventMap, Subscription[]>();
+  private readonly logger: BusLogger;
+
+  constructor(logger: BusLogger = stderrLogger) {
+    this.logger = logger;
   }
 
   emit<K extends keyof EventMap>(event: K, ...args: EventMap[K]): void {
-    this.emitter.emit(event, ...args);
+    const list = this.subscriptions.get(event);
+    if (!list) return;
+    // A copy: a listener may subscribe or unsubscribe while we iterate.
+    for (const { listener, owner } of [...list]) {
+      try {
+        const result = (listener as (...a: EventMap[K]) => unknown)(...args);
+        if (result instanceof Promise) result.catch((err: unknown) => this.listenerFailed(event, owner, err));
+      } catch (err) {
+        this.listenerFailed(event, owner, err);
+      }
+    }
   }
 
-  on<K extends keyof EventMap>(event: K, listener: (...args: EventMap[K]) => void): () => void {
-    this.emitter.on(event, listener as (...a: unknown[]) => void);
-    return () => this.emitter.off(event, listener as (...a: unknown[]) => void);
+  /** Subscribes; `owner` names the subscriber in the log line if it ever throws. Returns the unsubscriber. */
+  on<K extends keyof EventMap>(event: K, listener: (...args: EventMap[K]) => unknown, owner = 'anonymous'): () => void {
+    const subscription: Subscription = { listener: listener as AnyListener, owner };
+    const list = this.subscriptions.get(event) ?? [];
+    list.push(subscription);
+    this.subscriptions.set(event, list);
+    return () => {
+      const current = this.subscriptions.get(event);
+      const at = current?.indexOf(subscription) ?? -1;
+      if (current && at >= 0) current.splice(at, 1);
+    };
+  }
+
+  /** Raises an alarm: one log line and one `alarm` event, built the same way wherever it comes from. */
+  alarm(kind: AlarmKind, detail: string, opts: { badge?: string | null; time?: number } = {}): AlarmEvent {
+    const event: AlarmEvent = {
+      eventId: randomUUID(),
+      time: new Date(opts.time ?? Date.now()).toISOString(),
+      kind,
+      detail,
+      ...(opts.badge === undefined ? {} : { badge: opts.badge }),
+    };
+    this.logger.warn({ event: 'alarm', kind, ...(opts.badge ? { badge: opts.badge } : {}) }, detail);
+    this.emit('alarm', event);
+    return event;
+  }
+
+  listenerCount<K extends keyof EventMap>(event: K): number {
+    return this.subscriptions.get(event)?.length ?? 0;
   }
 
   removeAllListeners(): void {
-    this.emitter.removeAllListeners();
+    this.subscriptions.clear();
+  }
+
+  private listenerFailed(event: string, owner: string, err: unknown): void {
+    const error = err instanceof Error ? err.message : String(err);
+    this.logger.error({ event: 'listener-error', on: event, owner, error }, `${owner} failed handling ${event}`);
   }
 }
 

@@ -142,12 +142,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
   function reject(verb: string, reason: string, packet: IPublishPacket, extra: Record<string, unknown>): void {
     counters.commandsRejected += 1;
     publishResult(verb, { ok: false, error: `rejected: ${reason}`, ...extra }, packet);
-    ctx.bus.emit('alarm', {
-      eventId: crypto.randomUUID(),
-      time: new Date(now()).toISOString(),
-      kind: 'admin-rejected',
-      detail: `cmd/${verb} refused: ${reason}`,
-    });
+    ctx.bus.alarm('admin-rejected', `cmd/${verb} refused: ${reason}`, { time: now() });
   }
 
   async function handleCommand(verb: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
@@ -206,11 +201,8 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
         : { ok: false as const, reason: 'not started' };
       if (!verdict.ok) {
         audit({ topic: topics.badge, reason: verdict.reason }, 'badge refused');
-        ctx.bus.emit('alarm', {
-          eventId: crypto.randomUUID(),
-          time: new Date(now()).toISOString(),
-          kind: 'admin-rejected',
-          detail: `badge refused: ${verdict.reason}`,
+        ctx.bus.alarm('admin-rejected', `badge refused: ${verdict.reason}`, {
+          time: now(),
           badge: maskBadge(checked.value.badge),
         });
         return;

@@ -9,7 +9,6 @@
  * A worker that dies is logged, raised as a `worker-crash` alarm and restarted with backoff; meanwhile every frame
  * resolves null, so the door flow sees nothing and the door stays locked.
  */
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -291,13 +290,8 @@ export class WorkerAnalyser implements FaceAnalyser {
     if (this.closed) return;
     this.crashes += 1;
     const detail = `inference worker stopped (exit code ${code}); restarting, the door stays locked meanwhile`;
-    this.deps.logger.error({ event: 'alarm', kind: 'worker-crash', code }, detail);
-    this.deps.bus?.emit('alarm', {
-      eventId: randomUUID(),
-      time: new Date().toISOString(),
-      kind: 'worker-crash',
-      detail,
-    });
+    if (this.deps.bus) this.deps.bus.alarm('worker-crash', detail);
+    else this.deps.logger.error({ event: 'alarm', kind: 'worker-crash', code }, detail);
     this.abandonAll('the inference worker crashed');
     this.scheduleRestart(0);
   }

@@ -192,12 +192,7 @@ export class DoorLock {
       } catch (err) {
         const detail = `relay could not be driven ${state}: ${errorMessage(err)}`;
         this.opts.logger?.error({ event: 'relay-error', state, reason, error: errorMessage(err) }, detail);
-        this.opts.bus?.emit('alarm', {
-          eventId: `relay-${this.clock.now()}`,
-          time: new Date(this.clock.now()).toISOString(),
-          kind: 'relay-error',
-          detail,
-        });
+        this.opts.bus?.alarm('relay-error', detail, { time: this.clock.now() });
         throw err;
       }
       const changed = state !== this.current;
