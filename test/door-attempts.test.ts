@@ -217,6 +217,8 @@ describe('unknown badges are rate-limited per kiosk', () => {
     }
     assert.equal(lockoutAlarms(h).length, 1);
     assert.equal(lockoutAlarms(h)[0]?.badge, undefined, 'no badge named: it is the kiosk that is paused');
+    for (let i = 0; i < 8; i++) h.badge(`8888000${i}`);
+    assert.equal(lockoutAlarms(h).length, 1, 'attempts during the pause neither extend it nor raise more alarms');
     // Paused: even alice with her own face is refused, after the face step, shown as a plain denial.
     h.badge(BADGES.alice);
     assert.equal(h.flow.state, 'VERIFYING');

@@ -7,7 +7,7 @@
  * - face mode, per face track (`door.faceLockout`) and per kiosk (`door.faceAttemptLimit`).
  * All state is bounded (see lockout.ts). Alarm details are neutral and hold at most a masked badge.
  */
-import type { DoorConfig } from '../config/sections/door.ts';
+import type { DoorConfig, RateLimitConfig } from '../config/sections/door.ts';
 import { identityStatus } from '../recognition/verification.ts';
 import type { Identity } from '../store/schema.ts';
 import type { EventBus } from './event-bus.ts';
@@ -25,7 +25,7 @@ export interface BadgeAttempt {
   unknown: boolean;
 }
 
-function kioskRate(limit: DoorConfig['unknownBadgeLimit']): AttemptLockout<string> {
+function kioskRate(limit: RateLimitConfig): AttemptLockout<string> {
   // One key: the failures list holds at most maxAttempts times, the lockout map one entry.
   return new AttemptLockout<string>({
     maxFailures: limit.maxAttempts,
@@ -68,31 +68,16 @@ export class AttemptGuard {
   /**
    * A badge claim ended without a grant: one failed attempt for that badge (not counted while it is locked out,
    * so a lockout runs its course), and one for the kiosk when the badge is unknown. Returns whether this attempt
-   * locked the badge out, for the screen.
+   * locked the badge out, for the screen. Claims refused `rate-limited` still count per badge: if the pause
+   * stopped that count, a lockout notice that failed to appear would date the pause, i.e. the unknown-badge count.
    */
   badgeFailed(attempt: BadgeAttempt, masked: string, now: number): boolean {
-    const { badge, refusal } = attempt;
-    if (attempt.unknown) {
-      const attempts = this.unknownBadges.recordFailure(KIOSK, now);
-      if (attempts !== null) {
-        const { windowMs, pauseMs } = this.settings.unknownBadgeLimit;
-        this.bus.alarm(
-          'lockout',
-          `${attempts} unknown-badge attempts within ${seconds(windowMs)} s: badge claims refused for ${seconds(pauseMs)} s`,
-          { time: now },
-        );
-      }
-    }
-    if (refusal === 'locked-out') return false;
-    const failures = this.badges.recordFailure(badge, now);
-    if (failures === null) return false;
+    if (attempt.unknown) this.kioskFailed(this.unknownBadges, this.settings.unknownBadgeLimit, 'unknown-badge', now);
+    if (attempt.refusal === 'locked-out') return false;
     const { windowMs, lockoutMs } = this.settings.lockout;
-    this.bus.alarm(
-      'lockout',
-      `${failures} failed attempts within ${seconds(windowMs)} s: badge locked out for ${seconds(lockoutMs)} s`,
-      { time: now, badge: masked },
-    );
-    return true;
+    return this.failed(this.badges, attempt.badge, now, masked, (n) => {
+      return `${n} failed attempts within ${seconds(windowMs)} s: badge locked out for ${seconds(lockoutMs)} s`;
+    });
   }
 
   badgeGranted(badge: string): void {
@@ -105,27 +90,40 @@ export class AttemptGuard {
     return this.faceRate.isLockedOut(KIOSK, now) ? 'rate-limited' : null;
   }
 
-  /** Face mode: a claim with refused frames ended without a grant. Returns whether it locked that face out. */
+  /**
+   * Face mode: a claim with refused frames ended without a grant. Counted for the kiosk, and for the face's track
+   * unless it was refused for a lockout or pause already running. Returns whether it locked that face out.
+   */
   faceFailed(descriptor: Float32Array, refusal: string, now: number): boolean {
-    const attempts = this.faceRate.recordFailure(KIOSK, now);
-    if (attempts !== null) {
-      const { windowMs, pauseMs } = this.settings.faceAttemptLimit;
-      this.bus.alarm(
-        'lockout',
-        `${attempts} refused face attempts within ${seconds(windowMs)} s: face checks refused for ${seconds(pauseMs)} s`,
-        { time: now },
-      );
-    }
-    if (refusal === 'locked-out') return false;
-    const failures = this.faces.recordFailure(descriptor, now);
-    if (failures === null) return false;
+    this.kioskFailed(this.faceRate, this.settings.faceAttemptLimit, 'refused face', now);
+    if (refusal === 'locked-out' || refusal === 'rate-limited') return false;
     const { windowMs, lockoutMs } = this.settings.faceLockout;
-    this.bus.alarm(
-      'lockout',
-      `a face refused ${failures} times within ${seconds(windowMs)} s: locked out for ${seconds(lockoutMs)} s`,
-      { time: now },
-    );
+    return this.failed(this.faces, descriptor, now, undefined, (n) => {
+      return `a face refused ${n} times within ${seconds(windowMs)} s: locked out for ${seconds(lockoutMs)} s`;
+    });
+  }
+
+  /** One failure of `key`; when it locks the key out, a `lockout` alarm with `detail(failures)`. */
+  private failed<K>(
+    lockout: { recordFailure(key: K, now: number): number | null },
+    key: K,
+    now: number,
+    badge: string | undefined,
+    detail: (failures: number) => string,
+  ): boolean {
+    const failures = lockout.recordFailure(key, now);
+    if (failures === null) return false;
+    this.bus.alarm('lockout', detail(failures), badge === undefined ? { time: now } : { time: now, badge });
     return true;
+  }
+
+  /** One attempt against a per-kiosk rate; none while its pause runs, so at most one alarm per window + pause. */
+  private kioskFailed(rate: AttemptLockout<string>, limit: RateLimitConfig, what: string, now: number): void {
+    if (rate.isLockedOut(KIOSK, now)) return;
+    const { windowMs, pauseMs } = limit;
+    this.failed(rate, KIOSK, now, undefined, (n) => {
+      return `${n} ${what} attempts within ${seconds(windowMs)} s: refused for ${seconds(pauseMs)} s`;
+    });
   }
 
   faceGranted(descriptor: Float32Array): void {

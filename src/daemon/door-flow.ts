@@ -37,10 +37,10 @@ import type { DoorConfig } from '../config/sections/door.ts';
 import { euclidean } from '../recognition/matching.ts';
 import { identifyDescriptor, verifyDescriptor } from '../recognition/verification.ts';
 import type { FaceDb } from '../store/face-db.ts';
-import type { Identity } from '../store/schema.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
 import { AttemptGuard } from './attempt-guard.ts';
+import { breakStreak, type Claim, countMatch, countRefusal, type Decision, decisionOf, newClaim } from './claim.ts';
 import { type AccessEvent, type AccessMode, type EventBus, type FlowState, maskBadge } from './event-bus.ts';
 import type { DaemonModule, FrameAnalysis } from './module.ts';
 
@@ -76,41 +76,6 @@ export interface DoorFlowOptions {
   /** Put full badge numbers in events and logs (config `badge.logFull`). */
   logFullBadge?: boolean;
   clock?: Clock;
-}
-
-/** The claim being checked: in badge+face mode the badge and its holder, in face mode just the streak. */
-interface Claim {
-  badge: string | null;
-  identity: Identity | null;
-  /** Badge claims: why the claim is refused whatever the face (e.g. `unknown-badge`), announced only after it. */
-  refusal: string | null;
-  /** No identity holds the badge (counted per kiosk, even while the badge is locked out). */
-  unknownBadge: boolean;
-  openedAt: number;
-  deadline: number | null;
-  timer: unknown;
-  /** Consecutive frames agreeing on `streakIdentityId`. */
-  streakIdentityId: string | null;
-  matchStreak: number;
-  /** Refusing frames in this claim, in total: neither a match nor a faceless frame resets it. */
-  refusals: number;
-  /** The last frame that counted, for the decision's distance and latency. */
-  lastDistance: number | null;
-  lastCapturedAt: number | null;
-  /** Face mode: the last face counted (to tell the decided person from a new one), the last refused (its track). */
-  lastDescriptor: Float32Array | null;
-  lastRefused: Float32Array | null;
-  lastRefusal: string;
-  sawFace: boolean;
-}
-
-interface Decision {
-  decision: 'granted' | 'denied';
-  reason: string;
-  badge: string | null;
-  identity: Identity | null;
-  distance: number | null;
-  capturedAt: number | null;
 }
 
 export class DoorFlow implements DaemonModule {
@@ -173,15 +138,15 @@ export class DoorFlow implements DaemonModule {
     const identity = this.opts.db.findByBadge(badge) ?? null;
     const refusal = this.guard.badgeRefusal(badge, identity, now);
     if (this.mode === 'badge') {
-      const claim = this.newClaim({ badge, identity, refusal, openedAt: now });
+      const claim = newClaim({ badge, identity, refusal, openedAt: now });
       const decision = refusal === null ? 'granted' : 'denied';
-      this.decide({ ...this.noFrame(badge, identity), decision, reason: refusal ?? 'badge' }, claim);
+      this.decide(decisionOf(claim, decision, refusal ?? 'badge'), claim);
       return;
     }
 
     const deadline = now + this.opts.settings.badgeWindowMs;
     const timer = this.clock.setTimeout(() => this.onWindowClosed(), this.opts.settings.badgeWindowMs);
-    this.claim = this.newClaim({ badge, identity, refusal, openedAt: now, deadline, timer });
+    this.claim = newClaim({ badge, identity, refusal, openedAt: now, deadline, timer });
     // The next person may badge while the previous decision is still cooling down.
     this.endCooldown();
     this.setState('VERIFYING', { deadline }, true);
@@ -204,7 +169,7 @@ export class DoorFlow implements DaemonModule {
       // The face must be in front of the camera after the badge was read, not in a frame queued before it.
       if (analysis.capturedAt < claim.openedAt) return;
       if (!bigEnough) {
-        this.breakStreak(claim);
+        breakStreak(claim);
         return;
       }
       this.verifyFrame(claim, face.descriptor, analysis.capturedAt);
@@ -227,7 +192,7 @@ export class DoorFlow implements DaemonModule {
         this.setState('FACE_PRESENT');
         return;
       }
-      this.claim = this.newClaim({ openedAt: this.clock.now() });
+      this.claim = newClaim({ openedAt: this.clock.now() });
       this.setState('VERIFYING');
     }
     this.identifyFrame(this.claim, face.descriptor, analysis.capturedAt);
@@ -251,7 +216,7 @@ export class DoorFlow implements DaemonModule {
     const identityId = claim.identity?.id;
     if (claim.refusal !== null || identityId === undefined) {
       // Refused whatever the face, but only after the same K frames as a valid badge: no oracle on the screen.
-      this.countRefusal(claim, claim.refusal ?? 'unknown-badge');
+      countRefusal(claim, claim.refusal ?? 'unknown-badge');
       this.settle(claim);
       return;
     }
@@ -262,16 +227,16 @@ export class DoorFlow implements DaemonModule {
     } catch (err) {
       // No encodings for this encoder: the badge holder cannot be verified by face at all.
       this.opts.logger.warn({ event: 'verify-error', identityId, error: errorMessage(err) }, 'cannot verify');
-      this.countRefusal(claim, 'not-enrolled');
+      countRefusal(claim, 'not-enrolled');
       this.settle(claim);
       return;
     }
     claim.lastDistance = result.distance;
     if (result.match) {
-      this.countMatch(claim, identityId);
+      countMatch(claim, identityId);
     } else {
       // `no-match`, or disabled/expired since the badge was read: a refusing frame with that reason.
-      this.countRefusal(claim, result.reason);
+      countRefusal(claim, result.reason);
     }
     this.settle(claim);
   }
@@ -284,7 +249,7 @@ export class DoorFlow implements DaemonModule {
     const refusal = this.guard.faceRefusal(descriptor, this.clock.now());
     if (refusal !== null) {
       claim.lastDistance = null;
-      this.countRefusal(claim, refusal, descriptor);
+      countRefusal(claim, refusal, descriptor);
       this.settle(claim);
       return;
     }
@@ -294,44 +259,25 @@ export class DoorFlow implements DaemonModule {
     } catch (err) {
       this.opts.logger.warn({ event: 'identify-error', error: errorMessage(err) }, 'cannot identify');
       claim.lastDistance = null;
-      this.countRefusal(claim, 'no-match', descriptor);
+      countRefusal(claim, 'no-match', descriptor);
       this.settle(claim);
       return;
     }
     claim.lastDistance = result.distance;
     if (result.identity === null) {
-      this.countRefusal(claim, 'no-match', descriptor);
+      countRefusal(claim, 'no-match', descriptor);
     } else if (
       result.runnerUp &&
       result.distance !== null &&
       result.runnerUp.distance - result.distance < settings.identifyMargin
     ) {
       // Two people about equally close: guessing between them would open the door for the wrong one.
-      this.countRefusal(claim, 'ambiguous', descriptor);
+      countRefusal(claim, 'ambiguous', descriptor);
     } else {
       claim.identity = db.get(result.identity) ?? null;
-      this.countMatch(claim, result.identity);
+      countMatch(claim, result.identity);
     }
     this.settle(claim);
-  }
-
-  private countMatch(claim: Claim, identityId: string): void {
-    claim.matchStreak = claim.streakIdentityId === identityId ? claim.matchStreak + 1 : 1;
-    claim.streakIdentityId = identityId;
-  }
-
-  private countRefusal(claim: Claim, reason: string, descriptor: Float32Array | null = null): void {
-    claim.refusals += 1;
-    claim.matchStreak = 0;
-    claim.streakIdentityId = null;
-    claim.lastRefusal = reason;
-    if (descriptor) claim.lastRefused = descriptor;
-  }
-
-  /** A frame without a usable face: the next match starts a new streak. The refusal count stays. */
-  private breakStreak(claim: Claim): void {
-    claim.matchStreak = 0;
-    claim.streakIdentityId = null;
   }
 
   /**
@@ -344,9 +290,9 @@ export class DoorFlow implements DaemonModule {
   private settle(claim: Claim): void {
     const k = this.opts.settings.consecutiveFrames;
     if (claim.matchStreak >= k) {
-      this.decide({ ...this.fromClaim(claim), decision: 'granted', reason: 'match' }, claim);
+      this.decide(decisionOf(claim, 'granted', 'match'), claim);
     } else if (claim.refusals >= k) {
-      this.decide({ ...this.fromClaim(claim), decision: 'denied', reason: claim.lastRefusal }, claim);
+      this.decide(decisionOf(claim, 'denied', claim.lastRefusal), claim);
     }
   }
 
@@ -356,7 +302,7 @@ export class DoorFlow implements DaemonModule {
     claim.timer = null;
     // Latency is meaningless here: no frame made this decision, the clock did.
     const reason = claim.refusal ?? (claim.sawFace ? 'no-match' : 'timeout');
-    this.decide({ ...this.fromClaim(claim), decision: 'denied', reason, capturedAt: null }, claim);
+    this.decide({ ...decisionOf(claim, 'denied', reason), capturedAt: null }, claim);
   }
 
   // ── Decisions ────────────────────────────────────────────────────────────────────────────────────────────
@@ -400,7 +346,7 @@ export class DoorFlow implements DaemonModule {
     if (claim.badge === null && claim.refusals === 0) return;
     const reason = claim.refusal ?? 'abandoned';
     this.countAttempt(claim, false, reason);
-    this.announce({ ...this.fromClaim(claim), decision: 'denied', reason, capturedAt: null }, randomUUID());
+    this.announce({ ...decisionOf(claim, 'denied', reason), capturedAt: null }, randomUUID());
   }
 
   /** Counts a claim's end with the attempt guard; returns whether it locked the badge (or face) out. */
@@ -449,48 +395,9 @@ export class DoorFlow implements DaemonModule {
 
   // ── Bookkeeping ──────────────────────────────────────────────────────────────────────────────────────────
 
-  private newClaim(
-    init: Partial<Pick<Claim, 'badge' | 'identity' | 'refusal' | 'deadline' | 'timer'>> & { openedAt: number },
-  ): Claim {
-    const identity = init.identity ?? null;
-    return {
-      badge: null,
-      refusal: null,
-      deadline: null,
-      timer: null,
-      ...init,
-      identity,
-      unknownBadge: init.badge !== undefined && identity === null,
-      streakIdentityId: null,
-      matchStreak: 0,
-      refusals: 0,
-      lastDistance: null,
-      lastCapturedAt: null,
-      lastDescriptor: null,
-      lastRefused: null,
-      lastRefusal: 'no-match',
-      sawFace: false,
-    };
-  }
-
   private closeClaim(): void {
     if (this.claim?.timer) this.clock.clearTimeout(this.claim.timer);
     this.claim = null;
-  }
-
-  private fromClaim(claim: Claim): Decision {
-    return {
-      decision: 'denied',
-      reason: '',
-      badge: claim.badge,
-      identity: claim.identity,
-      distance: claim.lastDistance,
-      capturedAt: claim.lastCapturedAt,
-    };
-  }
-
-  private noFrame(badge: string, identity: Identity | null): Decision {
-    return { decision: 'denied', reason: '', badge, identity, distance: null, capturedAt: null };
   }
 
   private badgeForLog(badge: string): string {
