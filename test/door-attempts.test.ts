@@ -7,19 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FlowStateEvent } from '../src/daemon/event-bus.ts';
 import { DisplayState } from '../src/display/view.ts';
-import {
-  BADGES,
-  harness as benchHarness,
-  type Harness,
-  near,
-  personVector,
-  type SettingsOverrides,
-  THRESHOLD,
-  useFaceDb,
-} from './helpers/door-harness.ts';
+import { BADGES, type Harness, near, personVector, THRESHOLD, useDoorBench } from './helpers/door-harness.ts';
 
-const faceDb = useFaceDb();
-const harness = (overrides: SettingsOverrides = {}) => benchHarness(faceDb(), overrides);
+const { harness } = useDoorBench();
 
 /** Frames of one look-alike of alice: some match her (under the threshold), some do not; 0.1 apart. */
 const looksLike = (distance: number) => {

@@ -4,20 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  BADGES,
-  harness as benchHarness,
-  encoding,
-  type Harness,
-  near,
-  personVector,
-  type SettingsOverrides,
-  THRESHOLD,
-  useFaceDb,
-} from './helpers/door-harness.ts';
+import { BADGES, encoding, type Harness, near, personVector, THRESHOLD, useDoorBench } from './helpers/door-harness.ts';
 
-const faceDb = useFaceDb();
-const harness = (overrides: SettingsOverrides = {}) => benchHarness(faceDb(), overrides);
+const { harness, faceDb } = useDoorBench();
 
 function badge(h: Harness, number: string): void {
   h.badge(number);

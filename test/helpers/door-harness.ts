@@ -152,3 +152,12 @@ export async function harness(db: FaceDb, overrides: SettingsOverrides = {}): Pr
   await flow.start();
   return h;
 }
+
+/** A fresh database per test and harnesses on it: `const { harness, faceDb } = useDoorBench()` at file level. */
+export function useDoorBench(): {
+  faceDb: () => FaceDb;
+  harness: (overrides?: SettingsOverrides) => Promise<Harness>;
+} {
+  const faceDb = useFaceDb();
+  return { faceDb, harness: (overrides = {}) => harness(faceDb(), overrides) };
+}
