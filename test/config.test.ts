@@ -41,7 +41,22 @@ describe('defaults', () => {
     assert.equal(c.door.mode, 'badge+face');
     assert.equal(c.door.badgeWindowMs, 10_000);
     assert.equal(c.door.consecutiveFrames, 2);
-    assert.deepEqual(c.door.lockout, { maxFailures: 5, windowMs: 300_000, lockoutMs: 300_000 });
+    assert.deepEqual(c.door.lockout, {
+      maxFailures: 5,
+      windowMs: 300_000,
+      lockoutMs: 300_000,
+      maxTracked: 10_000,
+      maxLocked: 50_000,
+    });
+    assert.deepEqual(c.door.unknownBadgeLimit, { maxAttempts: 10, windowMs: 60_000, pauseMs: 60_000 });
+    assert.deepEqual(c.door.faceLockout, {
+      maxFailures: 5,
+      windowMs: 300_000,
+      lockoutMs: 300_000,
+      maxTracked: 1_000,
+      maxLocked: 2_000,
+    });
+    assert.deepEqual(c.door.faceAttemptLimit, { maxAttempts: 20, windowMs: 60_000, pauseMs: 60_000 });
     assert.equal(c.door.unlockPulseMs, 3000);
     assert.equal(c.door.failSafe, false);
     assert.equal(c.door.relay, 'simulated');

@@ -3,128 +3,13 @@
  * built by hand: every rule of the state machine without a camera or a model.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { Writable } from 'node:stream';
-import { afterEach, beforeEach, describe, test } from 'node:test';
-import { pino } from 'pino';
-import { defaultConfig } from '../src/config/index.ts';
-import { DoorFlow, type DoorFlowSettings } from '../src/daemon/door-flow.ts';
-import { type AccessEvent, type AlarmEvent, EventBus, type FlowStateEvent } from '../src/daemon/event-bus.ts';
-import type { FrameAnalysis } from '../src/daemon/module.ts';
-import { FaceDb } from '../src/store/face-db.ts';
-import { FakeClock } from './helpers/fake-clock.ts';
+import { describe, test } from 'node:test';
+import { BADGES, encoding, type Harness, near, personVector, THRESHOLD, useDoorBench } from './helpers/door-harness.ts';
 
-const ENCODER = 'test-encoder';
-const THRESHOLD = 0.6;
-
-/** A 128-d vector that is far (distance √2 · scale) from every other person's. */
-function personVector(index: number): Float32Array {
-  const v = new Float32Array(128);
-  v[index] = 1;
-  return v;
-}
-
-function near(v: Float32Array, offset = 0.05): Float32Array {
-  const out = Float32Array.from(v);
-  out[127] = (out[127] ?? 0) + offset;
-  return out;
-}
-
-interface Harness {
-  flow: DoorFlow;
-  bus: EventBus;
-  clock: FakeClock;
-  access: AccessEvent[];
-  alarms: AlarmEvent[];
-  states: FlowStateEvent[];
-  pulses: string[];
-  logLines: string[];
-  frame(descriptor: Float32Array | null, opts?: { faceSize?: number; capturedAt?: number }): void;
-}
-
-let dir: string;
-let db: FaceDb;
-
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'facegate-flow-'));
-  db = await FaceDb.open(path.join(dir, 'faces.json'));
-  const enc = (v: Float32Array) => [
-    { vector: Array.from(v), encoder: ENCODER, createdAt: new Date().toISOString(), quality: null, source: 'test' },
-  ];
-  await db.upsert({ id: 'alice', name: 'Alice', badges: ['10001234'], enabled: true });
-  await db.addEncodings('alice', enc(personVector(0)));
-  await db.upsert({ id: 'bob', name: 'Bob', badges: ['20005678'], enabled: true });
-  await db.addEncodings('bob', enc(personVector(1)));
-  await db.upsert({ id: 'carol', name: 'Carol', badges: ['30009999'], enabled: false });
-  await db.addEncodings('carol', enc(personVector(2)));
-  await db.upsert({
-    id: 'dave',
-    name: 'Dave',
-    badges: ['40004444'],
-    enabled: true,
-    validUntil: '2001-01-01T00:00:00Z',
-  });
-  await db.addEncodings('dave', enc(personVector(3)));
-});
-
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function harness(overrides: Partial<DoorFlowSettings> = {}): Promise<Harness> {
-  const settings = { ...defaultConfig().door, ...overrides };
-  const bus = new EventBus();
-  const clock = new FakeClock();
-  const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  });
-  const pulses: string[] = [];
-  const flow = new DoorFlow({
-    bus,
-    db,
-    door: { pulse: (reason: string) => pulses.push(reason) },
-    logger: pino({ level: 'info' }, sink),
-    settings,
-    encoderId: ENCODER,
-    threshold: THRESHOLD,
-    clock,
-  });
-  const h: Harness = {
-    flow,
-    bus,
-    clock,
-    access: [],
-    alarms: [],
-    states: [],
-    pulses,
-    logLines,
-    frame(descriptor, opts = {}) {
-      clock.advance(100);
-      const size = opts.faceSize ?? 150;
-      const analysis: FrameAnalysis = {
-        seq: 0,
-        capturedAt: opts.capturedAt ?? clock.now() - 60,
-        analysedAt: clock.now(),
-        faces: descriptor ? [{ box: { x: 10, y: 10, width: size, height: size }, score: 0.9, descriptor }] : [],
-      };
-      flow.onFrameAnalysis(analysis);
-    },
-  };
-  bus.on('access', (e) => h.access.push(e));
-  bus.on('alarm', (e) => h.alarms.push(e));
-  bus.on('flowState', (e) => h.states.push(e));
-  await flow.start();
-  return h;
-}
+const { harness, faceDb } = useDoorBench();
 
 function badge(h: Harness, number: string): void {
-  h.bus.emit('badgeRead', { badge: number, source: 'test' });
+  h.badge(number);
 }
 
 describe('listener isolation', () => {
@@ -137,12 +22,12 @@ describe('listener isolation', () => {
       },
       'broken-feature',
     );
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     h.frame(near(personVector(0)));
     assert.equal(h.pulses.length, 1, 'the door opened');
     assert.equal(h.access.at(-1)?.decision, 'granted', 'later listeners still heard it');
     h.clock.advance(10_000);
-    badge(h, '20005678');
+    badge(h, BADGES.bob);
     h.frame(near(personVector(1)));
     assert.equal(h.pulses.length, 2, 'the flow goes on after the failure');
   });
@@ -151,7 +36,7 @@ describe('listener isolation', () => {
 describe('badge+face mode', () => {
   test('grants only after K consecutive matching frames, pulses once, reports latency', async () => {
     const h = await harness({ consecutiveFrames: 2 });
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     assert.equal(h.flow.state, 'VERIFYING');
     h.frame(near(personVector(0)));
     assert.equal(h.access.length, 0, 'one frame is not enough');
@@ -180,7 +65,7 @@ describe('badge+face mode', () => {
 
   test('K=3 needs three frames', async () => {
     const h = await harness({ consecutiveFrames: 3 });
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     h.frame(near(personVector(0)));
     h.frame(near(personVector(0)));
     assert.equal(h.access.length, 0);
@@ -190,7 +75,7 @@ describe('badge+face mode', () => {
 
   test("badge of A with the face of B is denied 'no-match' and the door stays shut", async () => {
     const h = await harness();
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     h.frame(near(personVector(1)));
     h.frame(near(personVector(1)));
     assert.equal(h.access.length, 1);
@@ -202,7 +87,7 @@ describe('badge+face mode', () => {
 
   test('the badge window closes with a denial: timeout without a face', async () => {
     const h = await harness({ badgeWindowMs: 10_000 });
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     const verifying = h.states.at(-1)!;
     assert.equal(verifying.state, 'VERIFYING');
     assert.equal(verifying.deadline, h.clock.now() + 10_000);
@@ -217,7 +102,7 @@ describe('badge+face mode', () => {
 
   test('frames captured before the badge read do not count', async () => {
     const h = await harness();
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     const before = h.clock.now() - 1;
     h.frame(near(personVector(0)), { capturedAt: before });
     h.frame(near(personVector(0)), { capturedAt: before });
@@ -226,7 +111,7 @@ describe('badge+face mode', () => {
 
   test('faces smaller than minFacePx are ignored', async () => {
     const h = await harness({ minFacePx: 100 });
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     h.frame(near(personVector(0)), { faceSize: 60 });
     h.frame(near(personVector(0)), { faceSize: 60 });
     assert.equal(h.access.length, 0);
@@ -235,11 +120,17 @@ describe('badge+face mode', () => {
     assert.equal(h.access[0]?.decision, 'granted');
   });
 
-  test('unknown, disabled and expired badges are denied with their reason, masked in events and logs', async () => {
-    const h = await harness();
-    badge(h, '99998888');
-    badge(h, '30009999');
-    badge(h, '40004444');
+  test('unknown, disabled and expired badges are denied with their reason after the face step, masked', async () => {
+    const h = await harness({ consecutiveFrames: 2, cooldownMs: 1000 });
+    for (const number of ['99998888', BADGES.carol, BADGES.dave]) {
+      badge(h, number);
+      assert.equal(h.flow.state, 'VERIFYING', 'the same prompt as a valid badge');
+      // Their own faces: even the right face does not help.
+      h.frame(near(personVector(2)));
+      assert.equal(h.access.length, ['99998888', BADGES.carol, BADGES.dave].indexOf(number), 'not before K frames');
+      h.frame(near(personVector(3)));
+      h.clock.advance(1000);
+    }
     assert.deepEqual(
       h.access.map((e) => [e.decision, e.reason, e.badge]),
       [
@@ -254,14 +145,14 @@ describe('badge+face mode', () => {
     assert.equal(accessLines[0].decision, 'denied');
     assert.equal(accessLines[0].reason, 'unknown-badge');
     const everything = h.logLines.join('');
-    for (const full of ['99998888', '30009999', '40004444'])
+    for (const full of ['99998888', BADGES.carol, BADGES.dave])
       assert.ok(!everything.includes(full), `full badge ${full} logged`);
   });
 
   test('lockout after N failures within the window: alarm, then locked-out, then free again', async () => {
     const h = await harness({ lockout: { maxFailures: 3, windowMs: 60_000, lockoutMs: 120_000 } });
     for (let i = 0; i < 3; i++) {
-      badge(h, '10001234');
+      badge(h, BADGES.alice);
       h.frame(near(personVector(1)));
       h.frame(near(personVector(1)));
       h.clock.advance(5_000);
@@ -273,14 +164,14 @@ describe('badge+face mode', () => {
     assert.equal(h.alarms.length, 1);
     assert.equal(h.alarms[0]?.kind, 'lockout');
     assert.equal(h.alarms[0]?.badge, '****1234');
-    badge(h, '10001234');
+    // Even the right face does not help while locked out; the refusal comes after the face step.
+    badge(h, BADGES.alice);
+    h.frame(near(personVector(0)));
+    h.frame(near(personVector(0)));
     assert.equal(h.access.at(-1)?.reason, 'locked-out');
-    // Even the right face does not help while locked out.
-    h.frame(near(personVector(0)));
-    h.frame(near(personVector(0)));
     assert.equal(h.pulses.length, 0);
     h.clock.advance(120_000);
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     h.frame(near(personVector(0)));
     h.frame(near(personVector(0)));
     assert.equal(h.access.at(-1)?.decision, 'granted');
@@ -288,20 +179,24 @@ describe('badge+face mode', () => {
   });
 
   test('failures spread wider than the window do not lock out', async () => {
-    const h = await harness({ lockout: { maxFailures: 2, windowMs: 10_000, lockoutMs: 60_000 } });
+    const h = await harness({ badgeWindowMs: 2_000, lockout: { maxFailures: 2, windowMs: 10_000, lockoutMs: 60_000 } });
     badge(h, '99998888');
+    h.clock.advance(2_000); // the window closes: failure at t=2 s
     h.clock.advance(11_000);
     badge(h, '99998888');
+    h.clock.advance(2_000); // failure at t=15 s: the first one is 13 s old
     assert.equal(h.alarms.length, 0);
     badge(h, '99998888');
+    h.clock.advance(2_000); // t=17 s: two within 10 s
     assert.equal(h.alarms.length, 1);
     badge(h, '99998888');
+    h.clock.advance(2_000);
     assert.equal(h.access.at(-1)?.reason, 'locked-out');
   });
 
   test('frames during cooldown are ignored; the flow returns to IDLE after it', async () => {
     const h = await harness({ cooldownMs: 3_000 });
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     h.frame(near(personVector(0)));
     h.frame(near(personVector(0)));
     assert.equal(h.flow.state, 'COOLDOWN');
@@ -317,7 +212,7 @@ describe('badge+face mode', () => {
 describe('face mode (1:N)', () => {
   test('identifies the right person on K frames, badges are ignored', async () => {
     const h = await harness({ mode: 'face' });
-    badge(h, '20005678');
+    badge(h, BADGES.bob);
     assert.equal(h.access.length, 0);
     h.frame(near(personVector(1)));
     assert.equal(h.flow.state, 'VERIFYING');
@@ -372,16 +267,8 @@ describe('face mode (1:N)', () => {
   test('best and runner-up closer than identifyMargin → denied ambiguous', async () => {
     const twin = personVector(0);
     twin[127] = 0.08; // 0.08 from alice
-    await db.upsert({ id: 'alice-twin', name: 'Twin', badges: [], enabled: true });
-    await db.addEncodings('alice-twin', [
-      {
-        vector: Array.from(twin),
-        encoder: ENCODER,
-        createdAt: new Date().toISOString(),
-        quality: null,
-        source: 'test',
-      },
-    ]);
+    await faceDb().upsert({ id: 'alice-twin', name: 'Twin', badges: [], enabled: true });
+    await faceDb().addEncodings('alice-twin', [encoding(twin)]);
     const h = await harness({ mode: 'face', identifyMargin: 0.05 });
     const between = personVector(0);
     between[127] = 0.04;
@@ -400,7 +287,7 @@ describe('face mode (1:N)', () => {
 describe('badge mode and remote unlock', () => {
   test('badge mode grants on a valid badge alone and still refuses unknown ones', async () => {
     const h = await harness({ mode: 'badge' });
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     badge(h, '99998888');
     assert.deepEqual(
       h.access.map((e) => [e.decision, e.reason]),
@@ -420,12 +307,16 @@ describe('badge mode and remote unlock', () => {
     assert.equal(h.access[0]?.decision, 'granted');
   });
 
-  test('stop() unsubscribes and cancels the open window', async () => {
+  test('stop() unsubscribes and cancels the open window, which counts as one failed attempt', async () => {
     const h = await harness();
-    badge(h, '10001234');
+    badge(h, BADGES.alice);
     await h.flow.stop();
+    assert.deepEqual(
+      h.access.map((e) => [e.decision, e.reason]),
+      [['denied', 'abandoned']],
+    );
     h.clock.advance(60_000);
-    badge(h, '10001234');
-    assert.equal(h.access.length, 0);
+    badge(h, BADGES.alice);
+    assert.equal(h.access.length, 1);
   });
 });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type BusLogger, EventBus } from '../src/daemon/event-bus.ts';
+import { type BusLogger, EventBus, maskBadge } from '../src/daemon/event-bus.ts';
 
 function recordingLogger(): BusLogger & {
   lines: Array<{ level: string; fields: Record<string, unknown>; msg: string }>;
@@ -86,5 +86,23 @@ describe('event bus', () => {
     const second = bus.alarm('camera-lost', 'camera gone');
     assert.notEqual(second.eventId, event.eventId);
     assert.equal('badge' in second, false);
+  });
+});
+
+describe('maskBadge', () => {
+  test('shows at most half of a badge and never more than 4 characters, the rest as *, for lengths 1..12', () => {
+    for (let length = 1; length <= 12; length++) {
+      const badge = '123456789abc'.slice(0, length);
+      const masked = maskBadge(badge);
+      const shown = masked.replace(/^\*+/, '');
+      assert.equal(masked.length, length, `${length}: the rest as *`);
+      assert.ok(shown.length <= length / 2, `${length}: ${masked} shows more than half`);
+      assert.ok(shown.length <= 4, `${length}: ${masked} shows more than 4`);
+      assert.equal(shown, badge.slice(length - shown.length), `${length}: the last characters`);
+      assert.equal(shown.length, Math.min(4, Math.floor(length / 2)), `${length}: as much as allowed`);
+    }
+    assert.equal(maskBadge('12345'), '***45');
+    assert.equal(maskBadge('12345678'), '****5678');
+    assert.equal(maskBadge('1'), '*');
   });
 });

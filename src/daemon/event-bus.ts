@@ -22,7 +22,11 @@ export interface AccessEvent {
   identityId: string | null;
   identityName: string | null;
   decision: Decision;
-  /** Machine-readable reason: `match`, `no-match`, `unknown-badge`, `disabled`, `expired`, `not-yet-valid`, `locked-out`, `timeout`, `remote-unlock`, ... */
+  /**
+   * Machine-readable reason: `match`, `badge`, `remote-unlock` (grants); `no-match`, `ambiguous`, `unknown-badge`,
+   * `disabled`, `expired`, `not-yet-valid`, `not-enrolled`, `locked-out`, `rate-limited`, `timeout`, `abandoned` (a
+   * claim ended by a new badge, a remote unlock, a stop, or the face leaving in face mode).
+   */
   reason: string;
   distance: number | null;
   threshold: number | null;
@@ -55,7 +59,10 @@ export interface FlowStateEvent {
   deadline?: number;
   /** On GRANTED: the display name to welcome. */
   name?: string;
-  /** On DENIED / lockout: a neutral reason. */
+  /**
+   * On DENIED: what the screen may know — `locked-out` (this badge or face is, or just got, locked out) or `denied`
+   * (every other reason: the true one is in the access event only, so the screen is no oracle).
+   */
   reason?: string;
 }
 
@@ -169,8 +176,12 @@ export class EventBus {
   }
 }
 
-/** Keeps the last four characters so a guard can tell badges apart without the log holding the number. */
-export function maskBadge(badge: string, keep = 4): string {
-  if (badge.length <= keep) return '*'.repeat(badge.length);
-  return `${'*'.repeat(Math.min(4, badge.length - keep))}${badge.slice(-keep)}`;
+/**
+ * What a log or event may show of a badge: at most half of it and never more than 4 characters, the rest as `*`
+ * (`12345678` → `****5678`, `12345` → `***45`, `1` → `*`), so a guard can tell badges apart without the log
+ * holding enough of a short number to guess it.
+ */
+export function maskBadge(badge: string): string {
+  const shown = Math.min(4, Math.floor(badge.length / 2));
+  return `${'*'.repeat(badge.length - shown)}${badge.slice(badge.length - shown)}`;
 }

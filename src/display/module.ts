@@ -162,9 +162,6 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
         metrics.attachBus(bus),
         state.onChange(scheduleBroadcast),
         bus.on('flowState', (event) => state.applyFlowState(event)),
-        bus.on('alarm', ({ kind }) => {
-          if (kind === 'lockout') state.noteLockoutAlarm();
-        }),
         bus.on('cameraState', ({ state: camera, detail }) => {
           cameraState = camera;
           state.setCamera(camera, detail);

@@ -50,25 +50,12 @@ export interface DisplayView {
 }
 
 /**
- * Door-flow reasons → what the screen says. Deliberately coarse: the person at the door learns whether to try again
- * or ask for help, nothing about the match itself.
+ * Every denial reads the same, whatever its reason: a screen that said "Badge not recognised" for an unknown badge
+ * and "Look at the camera" for a known one told an intruder which numbers exist. The flow sends only `denied` or
+ * `locked-out` (see FlowStateEvent); the true reason goes to the access event, never to the door.
  */
-const DENIAL_TEXT: Record<string, string> = {
-  'unknown-badge': 'Badge not recognised',
-  disabled: 'This badge is not active',
-  expired: 'This badge is not active',
-  'not-yet-valid': 'This badge is not active yet',
-  'no-match': 'Face not verified — please try again',
-  ambiguous: 'Face not verified — please try again',
-  timeout: 'No face seen in time — badge again to retry',
-  'not-enrolled': 'Face check not available for this badge',
-};
-const DEFAULT_DENIAL = 'Access denied — please ask at reception';
+export const DENIAL_TEXT = 'Not verified — try again or ask at reception';
 export const LOCKOUT_TEXT = 'Too many attempts — please ask at reception';
-
-export function denialText(reason: string | undefined): string {
-  return (reason && DENIAL_TEXT[reason]) || DEFAULT_DENIAL;
-}
 
 export interface ViewOptions {
   siteName: string;
@@ -88,8 +75,6 @@ export class DisplayState {
   private cameraDetail = '';
   private brokerConnected: boolean | null = null;
   private door: DoorState | null = null;
-  /** The door flow raises the lockout alarm just before the DENIED state of the attempt that tripped it. */
-  private lockoutPending = false;
   private portraits: PortraitRef[] = [];
   private progress: PortraitProgress | null = null;
   private readonly listeners = new Set<() => void>();
@@ -122,23 +107,18 @@ export class DisplayState {
         this.show(event.deadline === undefined ? 'checking' : 'look', { deadline: event.deadline ?? null });
         break;
       case 'GRANTED':
-        this.lockoutPending = false;
         // A remote unlock has no name: the door just opens.
         this.show('granted', { name: event.name ?? null });
         break;
       case 'DENIED':
-        if (event.reason === 'locked-out' || this.lockoutPending) this.show('lockout', { message: LOCKOUT_TEXT });
-        else this.show('denied', { message: denialText(event.reason) });
-        this.lockoutPending = false;
+        // Alarms do not reach the screen: a per-kiosk rate alarm shown here would date the unknown-badge count.
+        if (event.reason === 'locked-out') this.show('lockout', { message: LOCKOUT_TEXT });
+        else this.show('denied', { message: DENIAL_TEXT });
         break;
       case 'COOLDOWN':
         // Keep the decision on screen until the flow returns to IDLE / FACE_PRESENT.
         break;
     }
-  }
-
-  noteLockoutAlarm(): void {
-    this.lockoutPending = true;
   }
 
   setCamera(state: CameraState, detail?: string): void {

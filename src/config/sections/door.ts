@@ -4,15 +4,38 @@ import { z } from 'zod';
 const RELAY_SPEC = /^(simulated(:.+)?|onoff:\d+|gpiod:[^:]+:\d+)$/;
 const INPUT_SPEC = /^(simulated|onoff:\d+|gpiod:[^:]+:\d+)$/;
 
-export const lockoutSection = z
-  .strictObject({
-    /** Failed attempts for one badge within `windowMs` that lock it out. */
-    maxFailures: z.number().int().min(1).default(5),
-    windowMs: z.number().int().positive().default(300_000),
-    /** How long a locked-out badge is refused. */
-    lockoutMs: z.number().int().positive().default(300_000),
-  })
-  .prefault({});
+/** Attempt counting for one kind of key (badges, face tracks): the defaults differ, the rules are lockout.ts's. */
+function lockoutOf(defaults: { maxTracked: number; maxLocked: number }) {
+  return z
+    .strictObject({
+      /** Failed attempts for one key within `windowMs` that lock it out (a `lockout` alarm). */
+      maxFailures: z.number().int().min(1).max(1000).default(5),
+      windowMs: z.number().int().positive().default(300_000),
+      /** How long a locked-out key is refused. */
+      lockoutMs: z.number().int().positive().default(300_000),
+      /** Keys with recent failures remembered at most; when full, the one that failed longest ago is forgotten. */
+      maxTracked: z.number().int().min(1).default(defaults.maxTracked),
+      /** Keys locked out at once at most. A live lockout is never evicted: when full, every key is refused. */
+      maxLocked: z.number().int().min(1).default(defaults.maxLocked),
+    })
+    .prefault({});
+}
+
+/** A per-kiosk rate: more than `maxAttempts` within `windowMs` raises a `lockout` alarm and pauses for `pauseMs`. */
+function rateLimitOf(defaults: { maxAttempts: number; windowMs: number; pauseMs: number }) {
+  return z
+    .strictObject({
+      maxAttempts: z.number().int().min(1).max(1000).default(defaults.maxAttempts),
+      windowMs: z.number().int().positive().default(defaults.windowMs),
+      pauseMs: z.number().int().positive().default(defaults.pauseMs),
+    })
+    .prefault({});
+}
+
+/** Per badge (badge+face and badge modes). A real site has a few thousand badges; 60 000 entries are ~6 MB. */
+export const lockoutSection = lockoutOf({ maxTracked: 10_000, maxLocked: 50_000 });
+/** Face mode, per face track (one descriptor each: 3 000 tracks are ~1.8 MB). */
+export const faceLockoutSection = lockoutOf({ maxTracked: 1_000, maxLocked: 2_000 });
 
 export const doorSection = z
   .strictObject({
@@ -28,7 +51,17 @@ export const doorSection = z
     identifyMargin: z.number().min(0).default(0.05),
     /** After a decision, frames are ignored this long so one visit makes one decision. */
     cooldownMs: z.number().int().min(0).default(3000),
+    /** Per badge: every badge claim that ends without a grant is one failed attempt. */
     lockout: lockoutSection,
+    /**
+     * Per kiosk: unknown-badge attempts (someone trying numbers). Beyond the rate, every badge claim is refused
+     * (`rate-limited`, after the same face step, so the screen shows nothing new) for `pauseMs`.
+     */
+    unknownBadgeLimit: rateLimitOf({ maxAttempts: 10, windowMs: 60_000, pauseMs: 60_000 }),
+    /** Face mode, per face track: a face refused `maxFailures` times is refused for `lockoutMs`. */
+    faceLockout: faceLockoutSection,
+    /** Face mode, per kiosk: refused face attempts. Beyond the rate, every face is refused for `pauseMs`. */
+    faceAttemptLimit: rateLimitOf({ maxAttempts: 20, windowMs: 60_000, pauseMs: 60_000 }),
     /** How long the relay stays unlocked on a grant. */
     unlockPulseMs: z.number().int().min(100).max(60_000).default(3000),
     /** Unlock on failure/exit (maglocks that must release in a fire). Default: fail-secure, locked. */
@@ -61,3 +94,4 @@ export const doorSection = z
 
 export type DoorConfig = z.infer<typeof doorSection>;
 export type LockoutConfig = z.infer<typeof lockoutSection>;
+export type RateLimitConfig = DoorConfig['unknownBadgeLimit'];

@@ -14,7 +14,11 @@ const SCREENS = {
     subline: () => 'The door is open',
   },
   denied: { icon: 'i-cross', headline: () => 'Access denied', subline: (v) => v.message || '' },
-  lockout: { icon: 'i-lock', headline: () => 'Badge locked', subline: (v) => v.message || '' },
+  lockout: {
+    icon: 'i-lock',
+    headline: (v) => (v.mode === 'face' ? 'Access locked' : 'Badge locked'),
+    subline: (v) => v.message || '',
+  },
 };
 const BANNER_ICONS = { camera: 'i-camera', broker: 'i-network', door: 'i-door' };
 
