@@ -167,7 +167,7 @@ function attrsOf(layer: XmlLayer, type: string, label: string): Record<string, A
  */
 function regroupWeights(constants: Map<string, ConstTensor>, name: string, where: string): number {
   const w = constants.get(name);
-  if (!w || w.shape.length !== 5) throw new ModelFormatError(`${where}: weights are not a constant [G,O,I,kh,kw]`);
+  if (w?.shape.length !== 5) throw new ModelFormatError(`${where}: weights are not a constant [G,O,I,kh,kw]`);
   const [g, o, i, kh, kw] = w.shape as [number, number, number, number, number];
   constants.set(name, { shape: [g * o, i, kh, kw], data: w.data });
   return g;

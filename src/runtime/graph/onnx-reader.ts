@@ -168,7 +168,7 @@ function decode(bytes: Uint8Array, label: string): OnnxModel {
 export function readOnnx(bytes: Uint8Array, label: string): Graph {
   const model = decode(bytes, label);
   const g = model.graph;
-  if (!g || !g.node || g.node.length === 0) throw new ModelFormatError(`${label}: not an ONNX model (no graph)`);
+  if (!g?.node || g.node.length === 0) throw new ModelFormatError(`${label}: not an ONNX model (no graph)`);
   const constants = new Map<string, ConstTensor>();
   for (const t of g.initializer ?? []) constants.set(t.name ?? '', readTensor(t, label));
   const nodes = g.node.map((n, i) => readNode(n, i, label));
