@@ -16,6 +16,21 @@ import { asLogical, type Layout, type Value } from './layout.ts';
 import { MAX_ONNX_BYTES, readOnnx } from './onnx-reader.ts';
 import { compileNode } from './ops.ts';
 
+/** The nodes the graph outputs depend on (a graph cut short, e.g. for a test, skips the rest). */
+function liveNodes(graph: Graph): Set<GraphNode> {
+  const producer = new Map<string, GraphNode>();
+  for (const node of graph.nodes) for (const out of node.outputs) producer.set(out, node);
+  const live = new Set<GraphNode>();
+  const pending = [...graph.outputs];
+  while (pending.length > 0) {
+    const node = producer.get(pending.pop()!);
+    if (!node || live.has(node)) continue;
+    live.add(node);
+    pending.push(...node.inputs);
+  }
+  return live;
+}
+
 export class GraphModel {
   readonly inputs: readonly GraphInput[];
   readonly outputs: readonly string[];
@@ -57,9 +72,10 @@ export class GraphModel {
       },
     };
     const steps: Step[] = [];
+    const live = liveNodes(graph);
     try {
       for (const node of graph.nodes) {
-        if (!ctx.absorbed.has(node)) steps.push(compileNode(ctx, node));
+        if (live.has(node) && !ctx.absorbed.has(node)) steps.push(compileNode(ctx, node));
       }
     } catch (err) {
       for (const w of weights) w.dispose();

@@ -66,7 +66,15 @@ function compilePool(ctx: CompileContext, node: GraphNode): Step {
   const x = node.inputs[0]!;
   ctx.layouts.set(node.outputs[0]!, 'nhwc');
   const pool = node.op === 'MaxPool' ? tf.maxPool : tf.avgPool;
-  return (env) => emit(env, ctx, node, pool(asNhwc(read(env, x)), kernel, strides, 'valid'));
+  return (env) => {
+    const input = asNhwc(read(env, x));
+    if (input.shape[1] < kernel[0] || input.shape[2] < kernel[1]) {
+      throw new Error(
+        `${node.op} "${node.name}": ${kernel.join('x')} window on a ${input.shape[1]}x${input.shape[2]} map`,
+      );
+    }
+    emit(env, ctx, node, pool(input, kernel, strides, 'valid'));
+  };
 }
 
 function compileReshape(ctx: CompileContext, node: GraphNode): Step {
