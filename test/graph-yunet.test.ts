@@ -8,6 +8,7 @@ import {
   YunetDetector,
   type YunetFace,
   yunetGeometry,
+  yunetInput,
 } from '../src/recognition/detect/yunet.ts';
 import { loadImage } from '../src/runtime/image.ts';
 import { initBackend } from '../src/runtime/tf.ts';
@@ -91,6 +92,25 @@ test('input geometry: longer side 320, padded to multiples of 32, factors back t
   assert.equal(tall.h, 320);
   assert.equal(tall.w, 154);
   assert.equal(tall.padW, 160);
+});
+
+test('network input: BGR 0..255, NHWC, zero padding at the bottom and right only', () => {
+  const frame = { width: 64, height: 40, data: Uint8Array.from({ length: 64 * 40 * 3 }, (_, i) => i % 251) };
+  const g = yunetGeometry(64, 40, 64);
+  assert.deepEqual([g.w, g.h, g.padW, g.padH], [64, 40, 64, 64]);
+  const input = yunetInput(frame, g);
+  assert.equal(input.length, 64 * 64 * 3);
+  const at = (x: number, y: number) => Array.from(input.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3));
+  const rgb = (x: number, y: number) => Array.from(frame.data.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3));
+  assert.deepEqual(at(5, 7), rgb(5, 7).reverse());
+  assert.deepEqual(at(63, 39), rgb(63, 39).reverse());
+  assert.ok(input.subarray(40 * 64 * 3).every((v) => v === 0), 'rows 40..63 are zero');
+  // Downscaled 2x: each output pixel is the rounded mean of a 2x2 block (half-pixel grid).
+  const half = yunetInput(frame, yunetGeometry(64, 40, 32));
+  const block = [0, 1, 2].map((c) =>
+    Math.round((frame.data[c]! + frame.data[3 + c]! + frame.data[64 * 3 + c]! + frame.data[64 * 3 + 3 + c]!) / 4),
+  );
+  assert.deepEqual(Array.from(half.subarray(0, 3)), block.reverse());
 });
 
 let detector: YunetDetector | undefined;

@@ -9,6 +9,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { type GraphModel, loadOnnxModel } from '../../runtime/graph/executor.ts';
 import type { RgbImage } from '../../runtime/image.ts';
+import { resizeRgbRegion } from '../../runtime/rgb-resize.ts';
 import { tf } from '../../runtime/tf.ts';
 import type { FaceBox } from '../pipeline.ts';
 
@@ -122,6 +123,28 @@ export function yunetGeometry(width: number, height: number, longSide: number) {
   return { w, h, padW, padH, sx: width / w, sy: height / h };
 }
 
+/**
+ * The network input, NHWC [padH, padW, 3] BGR float 0..255: the frame resized with cv2.resize(INTER_LINEAR)'s
+ * grid and 8-bit rounding, zero-padded at the bottom and right. Built in JS from the frame's bytes: measured 2.6x
+ * cheaper than uploading the 640x480 frame and resizing/reversing/padding it with tfjs ops (.scratch run, same
+ * process).
+ */
+export function yunetInput(frame: RgbImage, g: ReturnType<typeof yunetGeometry>): Float32Array {
+  const full = { left: 0, top: 0, right: frame.width - 1, bottom: frame.height - 1 };
+  const small = g.w === frame.width && g.h === frame.height ? frame : resizeRgbRegion(frame, full, g.w, g.h);
+  const out = new Float32Array(g.padH * g.padW * 3);
+  for (let y = 0; y < g.h; y++) {
+    for (let x = 0; x < g.w; x++) {
+      const s = (y * g.w + x) * 3;
+      const o = (y * g.padW + x) * 3;
+      out[o] = small.data[s + 2]!;
+      out[o + 1] = small.data[s + 1]!;
+      out[o + 2] = small.data[s]!;
+    }
+  }
+  return out;
+}
+
 export class YunetDetector {
   readonly options: Required<YunetOptions>;
   private readonly model: GraphModel;
@@ -140,28 +163,10 @@ export class YunetDetector {
     return new YunetDetector(await loadOnnxModel(modelFile), options);
   }
 
-  /** The network input for a frame: [1, padH, padW, 3] BGR float 0..255 (NHWC, the executor's input layout). */
-  preprocess(frame: TF.Tensor3D): TF.Tensor4D {
-    const [height, width] = frame.shape;
-    const g = yunetGeometry(width, height, this.options.inputLongSide);
-    return tf.tidy(() => {
-      // halfPixelCenters=true: the sampling grid of cv2.resize(INTER_LINEAR), whose 8-bit result is rounded.
-      const scaled = tf.round(tf.image.resizeBilinear(frame, [g.h, g.w], false, true));
-      const bgr = tf.reverse(scaled, -1);
-      const padded = tf.pad(bgr, [
-        [0, g.padH - g.h],
-        [0, g.padW - g.w],
-        [0, 0],
-      ]);
-      return tf.expandDims(padded, 0) as TF.Tensor4D;
-    });
-  }
-
-  /** Faces in the frame, highest score first. `frame` is RGB 0..255 [H, W, 3]; the caller keeps it. */
-  async detectTensor(frame: TF.Tensor3D): Promise<YunetFace[]> {
-    const [height, width] = frame.shape;
-    const g = yunetGeometry(width, height, this.options.inputLongSide);
-    const input = this.preprocess(frame);
+  /** Faces in the frame (RGB, full resolution), highest score first, in frame coordinates. */
+  async detect(frame: RgbImage): Promise<YunetFace[]> {
+    const g = yunetGeometry(frame.width, frame.height, this.options.inputLongSide);
+    const input = tf.tensor4d(yunetInput(frame, g), [1, g.padH, g.padW, 3]);
     let outputs: Record<string, TF.Tensor>;
     try {
       outputs = this.model.run({ [this.model.inputs[0]!.name]: input });
@@ -181,15 +186,6 @@ export class YunetDetector {
       box: { x: f.box.x * g.sx, y: f.box.y * g.sy, width: f.box.width * g.sx, height: f.box.height * g.sy },
       keypoints: f.keypoints.map((p) => ({ x: p.x * g.sx, y: p.y * g.sy })) as FiveKeypoints,
     }));
-  }
-
-  async detect(image: RgbImage): Promise<YunetFace[]> {
-    const frame = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
-    try {
-      return await this.detectTensor(frame);
-    } finally {
-      frame.dispose();
-    }
   }
 
   dispose(): void {
