@@ -4,14 +4,16 @@
  * - YuNet at 320 px (resize + BGR + pad, network, decode + NMS);
  * - alignment + reid-0095 (JS warp from the full frame, network, L2), and the tf.image.transform warp for comparison;
  * - both MiniFASNets together (two crops + 80x80 resizes, two networks, softmax);
- * - today's face-api pipeline (TinyFaceDetector 416 + 68 landmarks + dlib ResNet) on the same frame, as a baseline.
+ * - today's live face-api pipeline (TinyFaceDetector 224 + 68 landmarks + dlib ResNet, what the daemon runs) on the
+ *   same frame, as a baseline.
  * Prints medians and p95 in ms and the ratios. Run: node --import tsx bench/graph.ts [runs] [shared dir]
  */
 import path from 'node:path';
 import sharp from 'sharp';
+import { DEFAULT_LIVE_TINY_INPUT_SIZE } from '../src/daemon/inference/protocol.ts';
 import { largestFace, YunetDetector } from '../src/recognition/detect/yunet.ts';
 import { inverseProjective } from '../src/recognition/embed/align.ts';
-import { Reid0095, REID_SIZE, reidAlignment } from '../src/recognition/embed/reid-0095.ts';
+import { REID_SIZE, Reid0095, reidAlignment } from '../src/recognition/embed/reid-0095.ts';
 import { MiniFasNet } from '../src/recognition/liveness/minifasnet.ts';
 import { FacePipeline } from '../src/recognition/pipeline.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
@@ -65,7 +67,8 @@ async function main(): Promise<void> {
       }
     },
     'minifasnet v2+v1se': () => pad.score(frame, face.box),
-    'face-api tiny416+68+dlib (today)': () => old.analyse(frame, { padRetry: false }),
+    'face-api tiny224+68+dlib (today)': () =>
+      old.analyse(frame, { padRetry: false, tinyInputSize: DEFAULT_LIVE_TINY_INPUT_SIZE }),
   };
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(stages).map((k) => [k, []]));
   for (let i = 0; i < runs + 3; i++) {
@@ -78,12 +81,16 @@ async function main(): Promise<void> {
   console.log(`backend ${backend}, ${runs} runs, 640x480 frame, face ${Math.round(face.box.width)} px`);
   const p50 = (k: string) => median(times[k]!);
   for (const [name, xs] of Object.entries(times)) {
-    console.log(`${name.padEnd(34)} p50 ${round1(median(xs)).toString().padStart(6)} ms  p95 ${round1(percentile(xs, 95))} ms`);
+    console.log(
+      `${name.padEnd(34)} p50 ${round1(median(xs)).toString().padStart(6)} ms  p95 ${round1(percentile(xs, 95))} ms`,
+    );
   }
-  const today = p50('face-api tiny416+68+dlib (today)');
+  const today = p50('face-api tiny224+68+dlib (today)');
   const yunetReid = p50('yunet@320') + p50('align(js)+reid');
   console.log(`yunet+align+reid / today: ${round1((100 * yunetReid) / today)} %`);
-  console.log(`tf.image.transform warp / js warp (with reid): ${round1(p50('align(tf.image.transform)+reid') / p50('align(js)+reid'))}`);
+  console.log(
+    `tf.image.transform warp / js warp (with reid): ${round1(p50('align(tf.image.transform)+reid') / p50('align(js)+reid'))}`,
+  );
   yunet.dispose();
   reid.dispose();
   pad.dispose();
