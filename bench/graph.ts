@@ -9,30 +9,15 @@
  * Prints medians and p95 in ms and the ratios. Run: node --import tsx bench/graph.ts [runs] [shared dir]
  */
 import path from 'node:path';
-import sharp from 'sharp';
 import { DEFAULT_LIVE_TINY_INPUT_SIZE } from '../src/daemon/inference/protocol.ts';
 import { largestFace, YunetDetector } from '../src/recognition/detect/yunet.ts';
 import { inverseProjective } from '../src/recognition/embed/align.ts';
 import { REID_SIZE, Reid0095, reidAlignment } from '../src/recognition/embed/reid-0095.ts';
 import { MiniFasNet } from '../src/recognition/liveness/minifasnet.ts';
 import { FacePipeline } from '../src/recognition/pipeline.ts';
-import type { RgbImage } from '../src/runtime/image.ts';
 import { initBackend, tf } from '../src/runtime/tf.ts';
 import { median, percentile, round1 } from '../src/util/stats.ts';
-
-async function kioskFrame(shared: string): Promise<RgbImage> {
-  const face = await sharp(path.join(shared, 'data', 'faces', 'bbt', 'penny', 'penny5.png'))
-    .resize(200, 200)
-    .extend({ top: 40, bottom: 40, left: 40, right: 40, background: '#808080' })
-    .png()
-    .toBuffer();
-  const { data, info } = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#8a8a8a' } })
-    .composite([{ input: face, left: 180, top: 100 }])
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data), width: info.width, height: info.height };
-}
+import { buildFrame } from './recognition.ts';
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 30);
@@ -46,7 +31,7 @@ async function main(): Promise<void> {
     path.join(models, 'minifasnet', '4_0_0_80x80_MiniFASNetV1SE.onnx'),
   );
   const old = await FacePipeline.create({ backend: 'wasm', detector: 'tiny', tinyInputSize: 416 });
-  const frame = await kioskFrame(shared);
+  const frame = await buildFrame(shared);
   const face = largestFace(await yunet.detect(frame));
   if (!face) throw new Error('no face in the bench frame');
 

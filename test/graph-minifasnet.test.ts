@@ -9,46 +9,45 @@ import { initBackend, tf } from '../src/runtime/tf.ts';
 import { seeded } from './helpers/nchw-ref.ts';
 import { sharedPath, skipUnlessShared } from './helpers/shared.ts';
 
-test('crop rule, box well inside the frame: scaled about its centre', () => {
-  // 640x480, box 100x120 at (200,150), scale 2.7 → 270x324 about (250,210).
-  assert.deepEqual(padCropRect(640, 480, { x: 200, y: 150, width: 100, height: 120 }, 2.7), {
-    left: 115,
-    top: 48,
-    right: 385,
-    bottom: 372,
-  });
-});
+// Hand-computed crops (inclusive integer rectangles) for the original's _get_new_box.
+const HAND_BOXES = [
+  {
+    what: 'well inside: 100x120 at (200,150), scale 2.7 → 270x324 about (250,210)',
+    frame: [640, 480],
+    box: { x: 200, y: 150, width: 100, height: 120 },
+    scale: 2.7,
+    want: { left: 115, top: 48, right: 385, bottom: 372 },
+  },
+  {
+    what: 'top-left edge: 270x270 about (60,70) starts at (-75,-65), moved right 75 and down 65',
+    frame: [640, 480],
+    box: { x: 10, y: 20, width: 100, height: 100 },
+    scale: 2.7,
+    want: { left: 0, top: 0, right: 270, bottom: 270 },
+  },
+  {
+    what: 'bottom-right edge, scale 4.0: 240x240 about (590,430) = [470,710]x[310,550], moved back by 71 and 71',
+    frame: [640, 480],
+    box: { x: 560, y: 400, width: 60, height: 60 },
+    scale: 4.0,
+    want: { left: 399, top: 239, right: 639, bottom: 479 },
+  },
+  {
+    // scale min(255/200, 255/180, 2.7) = 1.275 → 229.5x255 about (130,130) = [15.25,244.75]x[2.5,257.5];
+    // the bottom overshoots 255 by 2.5, so the top moves to 0.
+    what: 'too big for a 256x256 frame: scale reduced to (H-1)/h, then shifted',
+    frame: [256, 256],
+    box: { x: 40, y: 30, width: 180, height: 200 },
+    scale: 2.7,
+    want: { left: 15, top: 0, right: 244, bottom: 255 },
+  },
+] as const;
 
-test('crop rule, box at the top-left edge: shifted inside, size kept', () => {
-  // 270x270 about (60,70) starts at (-75,-65): moved right by 75 and down by 65.
-  assert.deepEqual(padCropRect(640, 480, { x: 10, y: 20, width: 100, height: 100 }, 2.7), {
-    left: 0,
-    top: 0,
-    right: 270,
-    bottom: 270,
+for (const c of HAND_BOXES) {
+  test(`crop rule, ${c.what}`, () => {
+    assert.deepEqual(padCropRect(c.frame[0], c.frame[1], c.box, c.scale), c.want);
   });
-});
-
-test('crop rule, box at the bottom-right edge with scale 4.0: shifted back to end at W-1, H-1', () => {
-  // 240x240 about (590,430) = [470,710]x[310,550]: moved left by 71 and up by 71.
-  assert.deepEqual(padCropRect(640, 480, { x: 560, y: 400, width: 60, height: 60 }, 4.0), {
-    left: 399,
-    top: 239,
-    right: 639,
-    bottom: 479,
-  });
-});
-
-test('crop rule, scaled box too big for the frame: scale reduced to (H-1)/h, then shifted', () => {
-  // 256x256 frame, box 180x200: scale min(255/200, 255/180, 2.7) = 1.275 → 229.5x255 about (130,130):
-  // [15.25, 244.75] x [2.5, 257.5]; the bottom overshoots 255 by 2.5, so the top moves to 0.
-  assert.deepEqual(padCropRect(256, 256, { x: 40, y: 30, width: 180, height: 200 }, 2.7), {
-    left: 15,
-    top: 0,
-    right: 244,
-    bottom: 255,
-  });
-});
+}
 
 test('crop rule on random boxes: always inside the frame, as large as the scale allows', () => {
   const r = seeded(400, 9, 0, 1);

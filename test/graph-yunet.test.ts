@@ -104,7 +104,10 @@ test('network input: BGR 0..255, NHWC, zero padding at the bottom and right only
   const rgb = (x: number, y: number) => Array.from(frame.data.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3));
   assert.deepEqual(at(5, 7), rgb(5, 7).reverse());
   assert.deepEqual(at(63, 39), rgb(63, 39).reverse());
-  assert.ok(input.subarray(40 * 64 * 3).every((v) => v === 0), 'rows 40..63 are zero');
+  assert.ok(
+    input.subarray(40 * 64 * 3).every((v) => v === 0),
+    'rows 40..63 are zero',
+  );
   // Downscaled 2x: each output pixel is the rounded mean of a 2x2 block (half-pixel grid).
   const half = yunetInput(frame, yunetGeometry(64, 40, 32));
   const block = [0, 1, 2].map((c) =>
