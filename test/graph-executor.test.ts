@@ -62,7 +62,7 @@ test('Conv + BatchNormalization + PRelu run as one fused step and match the ONNX
   );
   const model = compileOnnx(bytes);
   try {
-    assert.equal(model.stepCount, 1, 'BatchNorm and PRelu folded into the conv');
+    assert.deepEqual(model.plan, ['Conv+BatchNormalization+PRelu "n0"'], 'BatchNorm and PRelu folded into the conv');
     const c = conv(x, w, b.data, 1, 2, 1);
     const ref = perChannel(c, (v, k) => {
       const n = ((v - mean.data[k]!) / Math.sqrt(variance.data[k]! + 1e-5)) * gamma.data[k]! + beta.data[k]!;

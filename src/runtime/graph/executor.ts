@@ -36,15 +36,18 @@ export class GraphModel {
   readonly outputs: readonly string[];
   /** Compiled steps after fusion (fewer than the graph's nodes). */
   readonly stepCount: number;
+  /** One line per step: its op and the ops folded into it, e.g. `Conv+BatchNormalization+PRelu "conv1"`. */
+  readonly plan: readonly string[];
   private readonly steps: Step[];
   private readonly weights: TF.Tensor[];
   private disposed = false;
 
-  private constructor(graph: Graph, steps: Step[], weights: TF.Tensor[]) {
+  private constructor(graph: Graph, steps: Step[], plan: string[], weights: TF.Tensor[]) {
     this.inputs = graph.inputs;
     this.outputs = graph.outputs;
     this.steps = steps;
     this.stepCount = steps.length;
+    this.plan = plan;
     this.weights = weights;
   }
 
@@ -72,16 +75,21 @@ export class GraphModel {
       },
     };
     const steps: Step[] = [];
+    const plan: string[] = [];
     const live = liveNodes(graph);
     try {
       for (const node of graph.nodes) {
-        if (live.has(node) && !ctx.absorbed.has(node)) steps.push(compileNode(ctx, node));
+        if (!live.has(node) || ctx.absorbed.has(node)) continue;
+        const before = ctx.absorbed.size;
+        steps.push(compileNode(ctx, node));
+        const folded = [...ctx.absorbed].slice(before).map((n) => `+${n.op}`);
+        plan.push(`${node.op}${folded.join('')} "${node.name}"`);
       }
     } catch (err) {
       for (const w of weights) w.dispose();
       throw err;
     }
-    return new GraphModel(graph, steps, weights);
+    return new GraphModel(graph, steps, plan, weights);
   }
 
   /**
