@@ -291,3 +291,10 @@ test('the IR reader refuses an unknown layer type naming it, and a truncated .bi
   assert.throws(() => readIr(garbage, ok.bin, 'bad.xml'), oneLine(/^bad\.xml: /));
   assert.throws(() => readIr(new TextEncoder().encode('hello'), ok.bin, 'txt.xml'), oneLine(/not an OpenVINO IR/));
 });
+
+test('an ONNX tensor whose shape claims more values than the file holds is refused before allocating', () => {
+  const bytes = onnxModel({ name: 'x', shape: [1, 2] }, ['y'], [{ op: 'Add', inputs: ['x', 'w'], outputs: ['y'] }], {
+    w: { data: Float32Array.from([1, 2]), shape: [4_000_000_000, 2] },
+  });
+  assert.throws(() => readOnnx(bytes, 'huge.onnx'), oneLine(/tensor "w" holds 2 values, its shape needs 8000000000/));
+});

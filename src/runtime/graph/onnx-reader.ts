@@ -69,36 +69,30 @@ const DT_INT32 = 6;
 const DT_INT64 = 7;
 const DT_FLOAT16 = 10;
 
+const BYTES: Record<number, number> = { [DT_FLOAT]: 4, [DT_FLOAT16]: 2, [DT_INT32]: 4, [DT_INT64]: 8 };
+
 function tensorData(t: OnnxTensor, count: number, label: string): Float32Array {
+  const bytes = BYTES[t.dataType ?? 0];
+  if (!bytes) throw new ModelFormatError(`${label}: tensor "${t.name}" has unsupported data type ${t.dataType}`);
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+  const listed = t.dataType === DT_FLOAT ? t.floatData : t.dataType === DT_INT64 ? t.int64Data : t.int32Data;
+  // Checked before allocating: a shape that claims more values than the file holds is refused, not allocated.
+  const have = raw ? raw.byteLength / bytes : (listed?.length ?? 0);
+  if (have !== count) {
+    throw new ModelFormatError(`${label}: tensor "${t.name}" holds ${have} values, its shape needs ${count}`);
+  }
   const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
   const out = new Float32Array(count);
-  const need = (bytes: number, listed: number | undefined) => {
-    const have = view ? view.byteLength / bytes : (listed ?? 0);
-    if (have !== count) {
-      throw new ModelFormatError(`${label}: tensor "${t.name}" holds ${have} values, its shape needs ${count}`);
-    }
-  };
-  switch (t.dataType) {
-    case DT_FLOAT:
-      need(4, t.floatData?.length);
-      for (let i = 0; i < count; i++) out[i] = view ? view.getFloat32(i * 4, true) : t.floatData![i]!;
-      return out;
-    case DT_FLOAT16:
-      need(2, t.int32Data?.length);
-      for (let i = 0; i < count; i++) out[i] = float16ToFloat32(view ? view.getUint16(i * 2, true) : t.int32Data![i]!);
-      return out;
-    case DT_INT32:
-      need(4, t.int32Data?.length);
-      for (let i = 0; i < count; i++) out[i] = view ? view.getInt32(i * 4, true) : t.int32Data![i]!;
-      return out;
-    case DT_INT64:
-      need(8, t.int64Data?.length);
-      for (let i = 0; i < count; i++) out[i] = view ? Number(view.getBigInt64(i * 8, true)) : t.int64Data![i]!;
-      return out;
-    default:
-      throw new ModelFormatError(`${label}: tensor "${t.name}" has unsupported data type ${t.dataType}`);
+  for (let i = 0; i < count; i++) {
+    if (!view) {
+      const v = listed![i]!;
+      out[i] = t.dataType === DT_FLOAT16 ? float16ToFloat32(v) : v;
+    } else if (t.dataType === DT_FLOAT) out[i] = view.getFloat32(i * 4, true);
+    else if (t.dataType === DT_FLOAT16) out[i] = float16ToFloat32(view.getUint16(i * 2, true));
+    else if (t.dataType === DT_INT32) out[i] = view.getInt32(i * 4, true);
+    else out[i] = Number(view.getBigInt64(i * 8, true));
   }
+  return out;
 }
 
 function readTensor(t: OnnxTensor, label: string): ConstTensor {
