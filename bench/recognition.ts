@@ -55,7 +55,7 @@ export interface RecognitionBenchResult {
 const stage = (xs: number[]): Stage => ({ p50Ms: round1(median(xs)), p95Ms: round1(percentile(xs, 95)) });
 
 /** A kiosk-like frame: grey background, one face photo (with its own margin) in the middle, about 200 px wide. */
-async function buildFrame(sharedDir: string): Promise<RgbImage> {
+export async function buildFrame(sharedDir: string): Promise<RgbImage> {
   const face = path.join(sharedDir, 'data', 'faces', 'bbt', 'penny', 'penny5.png');
   const faceBytes = await sharp(face)
     .resize(200, 200)

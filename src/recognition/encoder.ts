@@ -10,11 +10,16 @@ import type * as TF from '@tensorflow/tfjs';
  */
 export type FaceCrop = TF.Tensor3D;
 
+/** How descriptors are compared: raw Euclidean distance, or cosine distance `1 - cos` (see embed/metric.ts). */
+export type DistanceMetric = 'euclidean' | 'cosine';
+
 export interface FaceEncoder {
   /** Stable id stored with every encoding, e.g. `dlib-resnet128`, `facenet-nn4small2`. */
   readonly id: string;
   readonly dimension: number;
-  /** Euclidean distance below which two descriptors are the same person, for this encoder. */
+  /** The metric of `defaultThreshold` and of every distance between this encoder's descriptors; absent = Euclidean. */
+  readonly metric?: DistanceMetric;
+  /** Distance (in `metric`) below which two descriptors are the same person, for this encoder. */
   readonly defaultThreshold: number;
   /** Side of the square crop the pipeline should cut for this encoder (before its own resize). */
   readonly cropSize: number;
