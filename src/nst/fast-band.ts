@@ -331,6 +331,12 @@ export function bandInputRows(g: BandGeometry): [number, number] {
   return [Math.max(0, g.start - 4), Math.min(g.height, g.end + 4)];
 }
 
+/** Band `g`'s input: the image rows its first conv reads, cut from the whole padded image `[1, H, W, 3]`. */
+export function bandInput(image: Tensor4D, g: BandGeometry): Tensor4D {
+  const [a, b] = bandInputRows(g);
+  return rows(image, a, b);
+}
+
 /**
  * Runs the bands' steps side by side in this thread (one band: the plain single-thread path; more: tests).
  * Returns each band's output; on an error the other bands are closed.
