@@ -2,7 +2,7 @@
 import { FAST_FILTER_SHAPES, type FastStyleWeights } from '../../src/nst/fast-weights.ts';
 import { tf } from '../../src/runtime/tf.ts';
 
-export function randomFastWeights(): FastStyleWeights {
+export function randomFastWeights(seed = 0): FastStyleWeights {
   return {
     layers: FAST_FILTER_SHAPES.map((shape, l) => {
       const n = shape.reduce((a, b) => a * b, 1);
@@ -11,10 +11,10 @@ export function randomFastWeights(): FastStyleWeights {
       return {
         filter: {
           shape: [...shape],
-          values: tf.randomNormal([n], 0, Math.sqrt(2 / fanIn), 'float32', l).dataSync() as Float32Array,
+          values: tf.randomNormal([n], 0, Math.sqrt(2 / fanIn), 'float32', seed + l).dataSync() as Float32Array,
         },
-        shift: tf.randomNormal([out], 0, 0.5, 'float32', 100 + l).dataSync() as Float32Array,
-        scale: tf.randomNormal([out], 1, 0.3, 'float32', 200 + l).dataSync() as Float32Array,
+        shift: tf.randomNormal([out], 0, 0.5, 'float32', seed + 100 + l).dataSync() as Float32Array,
+        scale: tf.randomNormal([out], 1, 0.3, 'float32', seed + 200 + l).dataSync() as Float32Array,
       };
     }),
   };
