@@ -8,7 +8,7 @@ import type { RgbImage } from '../runtime/image.ts';
 import { type BackendName, initBackend } from '../runtime/tf.ts';
 import { FacegateError } from '../util/errors.ts';
 import { buildFastStyleNet, type FastStyleNet, stylizeFast } from './fast-net.ts';
-import { type FastParts, runFastSplit, stopFastHelper, warmFastHelper } from './fast-split.ts';
+import { type FastParts, runFastSplit, warmFastHelper } from './fast-split.ts';
 import { loadStyleByName } from './fast-style-kind.ts';
 import type { FastStyleWeights } from './fast-weights.ts';
 import { DEFAULT_GATYS, type GatysProgress } from './gatys.ts';
@@ -91,13 +91,6 @@ async function fastNet(modelsDir: string, style: string): Promise<NonNullable<ty
     fastCache = { key, net: buildFastStyleNet(weights), weights };
   }
   return fastCache;
-}
-
-/** Frees the resident fast style and ends the band split's helper thread. */
-export async function releaseFastStyle(): Promise<void> {
-  fastCache?.net.dispose();
-  fastCache = undefined;
-  await stopFastHelper();
 }
 
 async function vggConvs(file: string): Promise<VggConv[]> {
