@@ -39,6 +39,13 @@ export interface FastComparison {
   plainMs: number;
   /** facegate / plain (lower is better; the goal is ≤ 0.5). */
   ratio: number;
+  /**
+   * The same for CPU time (all of facegate's threads; the plain child's): on a shared machine this is the
+   * repeatable figure for the work done, while the wall-clock ratio is what two bands change.
+   */
+  facegateCpuMs: number;
+  plainCpuMs: number;
+  cpuRatio: number;
   gflop: number;
   gflops: number;
   /** Achieved GFLOPS over WASM_CONV_GFLOPS (above 1 needs the second core). */
@@ -105,12 +112,14 @@ export async function compareFast(o: CompareOptions): Promise<{ rows: FastCompar
       const bands: number[] = [];
       const ours = async () => {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         const out = await stylizeFast(net, img, undefined, async (x) => {
           const r = await runFastSplit({ net, weights, key: o.style, parts: o.parts, backend: o.backend }, x);
           bands.push(r.bands);
           return r.output;
         });
-        return { ms: performance.now() - t0, out };
+        const c = process.cpuUsage(c0);
+        return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000, out };
       };
       const theirs = async (wantPixels: boolean) => {
         const r = await plain.call({ type: 'run', width, height, seed: 7, wantPixels });
@@ -127,11 +136,16 @@ export async function compareFast(o: CompareOptions): Promise<{ rows: FastCompar
       bands.length = 0;
       const mine: number[] = [];
       const plainMs: number[] = [];
+      const mineCpu: number[] = [];
+      const plainCpu: number[] = [];
       let plainPeak = ref.rssMB;
       for (let i = 0; i < o.runs(size); i++) {
-        mine.push((await ours()).ms);
+        const m = await ours();
+        mine.push(m.ms);
+        mineCpu.push(m.cpuMs);
         const r = await theirs(false);
         plainMs.push(r.ms);
+        plainCpu.push(r.cpuMs);
         plainPeak = Math.max(plainPeak, r.rssMB);
       }
       const gflop = fastStyleFlops(width, height) / 1e9;
@@ -139,13 +153,17 @@ export async function compareFast(o: CompareOptions): Promise<{ rows: FastCompar
       const pm = median(plainMs);
       o.log(
         `fast ${o.style} ${width}x${height}: facegate ${mine.map((t) => t.toFixed(0)).join(', ')} ms (bands ${bands.join(',')}); ` +
-          `plain ${plainMs.map((t) => t.toFixed(0)).join(', ')} ms; max |diff| ${maxAbsDiff}`,
+          `plain ${plainMs.map((t) => t.toFixed(0)).join(', ')} ms; CPU ${mineCpu.map((t) => t.toFixed(0)).join(', ')} vs ` +
+          `${plainCpu.map((t) => t.toFixed(0)).join(', ')} ms; max |diff| ${maxAbsDiff}`,
       );
       rows.push({
         size: `${width}x${height}`,
         facegateMs: Math.round(fm),
         plainMs: Math.round(pm),
         ratio: Number((fm / pm).toFixed(2)),
+        facegateCpuMs: Math.round(median(mineCpu)),
+        plainCpuMs: Math.round(median(plainCpu)),
+        cpuRatio: Number((median(mineCpu) / median(plainCpu)).toFixed(2)),
         gflop: Number(gflop.toFixed(1)),
         gflops: Number(((gflop * 1000) / fm).toFixed(1)),
         ofOneThread: Number(((gflop * 1000) / fm / WASM_CONV_GFLOPS).toFixed(2)),

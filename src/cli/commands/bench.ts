@@ -83,7 +83,7 @@ export function registerBenchCommands(program: Command): void {
         const vs = result.fast.vsPlain
           .map(
             (r) =>
-              `${r.size} ${r.facegateMs} ms vs plain ${r.plainMs} ms = ${r.ratio}x, ${r.gflops} GFLOPS ` +
+              `${r.size} ${r.facegateMs} ms vs plain ${r.plainMs} ms = ${r.ratio}x (CPU time ${r.cpuRatio}x), ${r.gflops} GFLOPS ` +
               `(${r.ofOneThread} of one thread's ${result.fast.oneThreadGflops}), bands ${r.bands.join(',')}, ` +
               `max |diff| ${r.maxAbsDiff}, plain peak RSS ${r.plainPeakRssMB} MB`,
           )
