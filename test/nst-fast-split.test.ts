@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { buildFastStyleNet, runFastStyle } from '../src/nst/fast-net.ts';
@@ -46,6 +47,28 @@ test('parts 1 stays on this thread', async () => {
   assert.equal(r.bands, 1);
   tf.dispose([x, r.output]);
   net.dispose();
+});
+
+test('a helper that cannot start leaves the image on one band instead of failing it', async (t) => {
+  // The helper is asked for the tensorflow backend, which it cannot load where @tensorflow/tfjs-node is absent.
+  let hasTfNode = true;
+  try {
+    createRequire(import.meta.url)('@tensorflow/tfjs-node');
+  } catch {
+    hasTfNode = false;
+  }
+  if (hasTfNode) return t.skip('@tensorflow/tfjs-node is installed here, so the helper would start');
+  await stopFastHelper();
+  const weights = randomFastWeights();
+  const net = buildFastStyleNet(weights);
+  const x = tf.randomUniform([1, 32, 16, 3], 0, 255, 'float32', 7) as Tensor4D;
+  const r = await runFastSplit({ net, weights, key: 'broken', parts: 2, backend: 'tensorflow' }, x);
+  assert.equal(r.bands, 1);
+  const whole = runFastStyle(net, x);
+  assert.equal(maxDiff(r.output, whole), 0);
+  tf.dispose([x, r.output, whole]);
+  net.dispose();
+  await stopFastHelper();
 });
 
 test('preempting a two-band fast job ends the job worker and its band helper', {

@@ -134,6 +134,36 @@ function wantTwo(parts: FastParts): boolean {
   return splitting;
 }
 
+/**
+ * The helper, started and holding this style's weights; undefined when it cannot start (then the image runs on
+ * one band: a missing second core must not fail a portrait).
+ */
+async function readyHelper(r: FastSplitRun): Promise<FastHelper | undefined> {
+  warmFastHelper(r.backend);
+  const h = helper;
+  if (!h) return undefined;
+  h.busy(true);
+  try {
+    if (initPending) {
+      initPending = false;
+      await h.expect('ready');
+    }
+    if (h.loadedKey !== r.key) {
+      h.loadedKey = undefined;
+      h.send({ type: 'weights', key: r.key, weights: r.weights });
+      await h.expect('ready');
+      h.loadedKey = r.key;
+    }
+    return h;
+  } catch {
+    if (helper === h) helper = undefined;
+    void h.terminate();
+    return undefined;
+  } finally {
+    h.busy(false);
+  }
+}
+
 export interface FastSplitRun {
   net: FastStyleNet;
   /** The same weights as raw arrays (sent to the helper once per style) and a key naming them. */
@@ -155,25 +185,14 @@ export async function runFastSplit(
   const [, height, width] = input.shape;
   const geometry = planBands(height, width, 2);
   const two = geometry.length === 2 && wantTwo(r.parts);
-  if (two) warmFastHelper(r.backend);
-  const h = helper;
-  if (!two || !h) return { output: runFastStyle(r.net, input, onLayer), bands: 1 };
+  const h = two ? await readyHelper(r) : undefined;
+  if (!h) return { output: runFastStyle(r.net, input, onLayer), bands: 1 };
   const [top, bottom] = geometry as [(typeof geometry)[0], (typeof geometry)[0]];
   const chunkRows = bandRowsFor(width);
   h.busy(true);
   let local: ReturnType<typeof fastBand> | undefined;
   const localInput = bandInput(input, top);
   try {
-    if (initPending) {
-      initPending = false;
-      await h.expect('ready');
-    }
-    if (h.loadedKey !== r.key) {
-      h.loadedKey = undefined;
-      h.send({ type: 'weights', key: r.key, weights: r.weights });
-      await h.expect('ready');
-      h.loadedKey = r.key;
-    }
     const remoteInput = bandInput(input, bottom);
     const block: Block = { data: remoteInput.dataSync() as Float32Array, shape: remoteInput.shape };
     remoteInput.dispose();
