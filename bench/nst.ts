@@ -1,19 +1,20 @@
 /**
- * `facegate bench nst`: fast style at 400x300 and 640x480 (median ms, peak RSS) and one Gatys iteration with
- * full VGG-19 shapes and random weights at 400x300 (the .mat is not needed for timing).
+ * `facegate bench nst`: fast style at 400x300 and 640x480 (median ms, peak RSS), each interleaved with the plain
+ * reference implementation (nst-compare.ts), and one Gatys iteration with full VGG-19 shapes and random weights
+ * at 400x300 (the .mat is not needed for timing).
  * Peak RSS is the process high-water mark (getrusage), so the fast runs go first, before Gatys' larger heap.
  */
 
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { buildFastStyleNet, stylizeFast } from '../src/nst/fast-net.ts';
-import { loadStyleByName } from '../src/nst/fast-style-kind.ts';
+import type { FastParts } from '../src/nst/fast-split.ts';
 import { runGatys } from '../src/nst/gatys.ts';
 import { runGatysSplit } from '../src/nst/gatys-split.ts';
 import { buildVgg } from '../src/nst/vgg.ts';
 import { syntheticVggConvs } from '../src/nst/vgg-synthetic.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
 import { type BackendName, initBackend } from '../src/runtime/tf.ts';
+import { compareFast, type FastComparison, WASM_CONV_GFLOPS } from './nst-compare.ts';
 
 export interface NstBenchOptions {
   modelsDir: string;
@@ -24,11 +25,22 @@ export interface NstBenchOptions {
   skipGatys?: boolean;
   /** 2 = split Gatys on this thread plus a helper worker (default when 2+ cores); 1 = the single-thread path. */
   gatysParts?: number;
+  /** Fast style: 1 band, 2 bands, or 'auto' (the product's default: 2 unless the second core is busy). */
+  fastParts?: FastParts;
   log?: (line: string) => void;
 }
 
 export interface NstBenchResult {
-  fast: { style: string; '400x300Ms': number; '640x480Ms': number; peakRssMB: number };
+  fast: {
+    style: string;
+    '400x300Ms': number;
+    '640x480Ms': number;
+    peakRssMB: number;
+    parts: FastParts;
+    /** Per size: facegate vs the plain reference, interleaved in the same minutes. */
+    vsPlain: FastComparison[];
+    oneThreadGflops: number;
+  };
   gatys: { '400x300IterMs': number | null; iterations: number; parts: number; bandsPerIteration: number[] };
   backend: string;
 }
@@ -39,7 +51,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-function testImage(width: number, height: number, seed: number): RgbImage {
+export function testImage(width: number, height: number, seed: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
@@ -55,24 +67,18 @@ export async function benchNst(opts: NstBenchOptions): Promise<NstBenchResult> {
   const log = opts.log ?? (() => {});
   const backend = await initBackend(opts.backend ?? 'wasm');
   const style = opts.style ?? 'udnie';
-  const net = buildFastStyleNet(await loadStyleByName(opts.modelsDir, style));
-  const timeFast = async (w: number, h: number, runs: number): Promise<number> => {
-    const img = testImage(w, h, 7);
-    await stylizeFast(net, img); // warm-up: wasm code paths and heap growth
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      await stylizeFast(net, img);
-      times.push(performance.now() - t0);
-    }
-    log(`fast ${style} ${w}x${h}: ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
-    return Math.round(median(times));
-  };
   const runs = opts.fastRuns ?? 5;
-  const small = await timeFast(400, 300, runs);
-  const large = await timeFast(640, 480, Math.max(1, Math.ceil(runs / 2)));
-  net.dispose();
-  const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+  const fastParts = opts.fastParts ?? 'auto';
+  const { rows, peakRssMB } = await compareFast({
+    modelsDir: opts.modelsDir,
+    style,
+    backend,
+    parts: fastParts,
+    runs: ({ width }) => (width > 400 ? Math.max(1, Math.ceil(runs / 2)) : runs),
+    image: testImage,
+    log,
+  });
+  const ms = (size: string) => rows.find((r) => r.size === size)?.facegateMs ?? Number.NaN;
 
   let iterMs: number | null = null;
   let bandsTimed: number[] = [];
@@ -107,7 +113,15 @@ export async function benchNst(opts: NstBenchOptions): Promise<NstBenchResult> {
     bandsTimed = bands.slice(1);
   }
   return {
-    fast: { style, '400x300Ms': small, '640x480Ms': large, peakRssMB },
+    fast: {
+      style,
+      '400x300Ms': ms('400x300'),
+      '640x480Ms': ms('640x480'),
+      peakRssMB,
+      parts: fastParts,
+      vsPlain: rows,
+      oneThreadGflops: WASM_CONV_GFLOPS,
+    },
     gatys: { '400x300IterMs': iterMs, iterations, parts, bandsPerIteration: bandsTimed },
     backend,
   };

@@ -7,10 +7,11 @@ import type { Tensor4D } from '@tensorflow/tfjs';
 import { conv2dTranspose2x } from '../src/nst/conv-transpose.ts';
 import { buildFastStyleNet, runFastStyle, stylizeFast } from '../src/nst/fast-net.ts';
 import { DEFAULT_FAST_STYLES, fastStyleModelKind, loadStyleByName } from '../src/nst/fast-style-kind.ts';
-import { FAST_FILTER_SHAPES, type FastStyleWeights, loadFastStyle } from '../src/nst/fast-weights.ts';
+import { type FastStyleWeights, loadFastStyle } from '../src/nst/fast-weights.ts';
 import { initBackend, tf } from '../src/runtime/tf.ts';
 import { FacegateError } from '../src/util/errors.ts';
 import { errorLines, facegate } from './helpers/cli.ts';
+import { randomFastWeights } from './helpers/fast-weights.ts';
 import { sharedPath, skipUnlessShared } from './helpers/shared.ts';
 
 before(async () => {
@@ -56,25 +57,6 @@ test('sub-pixel transposed conv equals tf.conv2dTranspose and the direct definit
     tf.dispose([x, f, stock, ours]);
   }
 });
-
-/** Random weights with the real architecture's shapes (no shared data needed). */
-function randomFastWeights(): FastStyleWeights {
-  return {
-    layers: FAST_FILTER_SHAPES.map((shape, l) => {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const fanIn = (shape[0] as number) * (shape[1] as number) * (shape[l === 13 || l === 14 ? 3 : 2] as number);
-      const out = shape[l === 13 || l === 14 ? 2 : 3] as number;
-      return {
-        filter: {
-          shape: [...shape],
-          values: tf.randomNormal([n], 0, Math.sqrt(2 / fanIn), 'float32', l).dataSync() as Float32Array,
-        },
-        shift: tf.randomNormal([out], 0, 0.5, 'float32', 100 + l).dataSync() as Float32Array,
-        scale: tf.randomNormal([out], 1, 0.3, 'float32', 200 + l).dataSync() as Float32Array,
-      };
-    }),
-  };
-}
 
 /** The network written plainly with stock ops (moments, conv2dTranspose, untiled convs): the reference. */
 function referenceFastStyle(w: FastStyleWeights, x: Tensor4D): Tensor4D {

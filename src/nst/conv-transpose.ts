@@ -56,7 +56,6 @@ export function disposeSubPixel(k: SubPixelKernels): void {
  * network's memory peak is here at 640x480).
  */
 export function conv2dTransposeSubPixel(x: Tensor4D, k: SubPixelKernels, disposeInput = false): Tensor4D {
-  const [, h, w] = x.shape;
   const outs = k.phases.map((p) =>
     tf.conv2d(x, p.kernel, 1, [
       [0, 0],
@@ -66,6 +65,15 @@ export function conv2dTransposeSubPixel(x: Tensor4D, k: SubPixelKernels, dispose
     ]),
   );
   if (disposeInput) x.dispose();
+  return interleavePhases(outs);
+}
+
+/**
+ * Interleaves the four phase outputs `[1, h, w, C]` (phase order (py, px), consumed) into `[1, 2h, 2w, C]`. The
+ * banded network (fast-band.ts) computes the phases on a band's rows and interleaves them here.
+ */
+export function interleavePhases(outs: Tensor4D[]): Tensor4D {
+  const [, h, w] = (outs[0] as Tensor4D).shape;
   const cat = tf.concat(outs, 3) as Tensor4D;
   tf.dispose(outs);
   const c = cat.shape[3] / 4;

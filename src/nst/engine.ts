@@ -8,7 +8,9 @@ import type { RgbImage } from '../runtime/image.ts';
 import { type BackendName, initBackend } from '../runtime/tf.ts';
 import { FacegateError } from '../util/errors.ts';
 import { buildFastStyleNet, type FastStyleNet, stylizeFast } from './fast-net.ts';
+import { type FastParts, runFastSplit, warmFastHelper } from './fast-split.ts';
 import { loadStyleByName } from './fast-style-kind.ts';
+import type { FastStyleWeights } from './fast-weights.ts';
 import { DEFAULT_GATYS, type GatysProgress } from './gatys.ts';
 import { runGatysSplit } from './gatys-split.ts';
 import { loadVgg19, type VggConv } from './vgg.ts';
@@ -31,6 +33,9 @@ export interface StylizeOptions {
   backend?: BackendName;
   /** Gatys: bands processed in parallel (2 = this thread plus a helper worker); default 2 on 2+ cores. */
   gatysParts?: number;
+  /** Fast: 1 = this thread, 2 = two bands (this thread plus a helper worker), 'auto' (default) = two bands
+   * unless other processes keep the second core busy. */
+  fastParts?: FastParts;
 }
 
 export type StylizeProgress =
@@ -71,21 +76,21 @@ export async function resizeRgb(img: RgbImage, size: { width: number; height: nu
   };
 }
 
-const fastCache = new Map<string, FastStyleNet>();
+/** The resident style: its tensors and its raw weights (the helper thread of the band split gets a copy). */
+let fastCache: { key: string; net: FastStyleNet; weights: FastStyleWeights } | undefined;
 /** Raw weights, not tensors: split Gatys builds its bands from them (and sends a copy to its helper worker). */
 let vggCache: { file: string; convs: VggConv[] } | undefined;
 
-async function fastNet(modelsDir: string, style: string): Promise<FastStyleNet> {
+async function fastNet(modelsDir: string, style: string): Promise<NonNullable<typeof fastCache>> {
   const key = `${modelsDir}\0${style}`;
-  let net = fastCache.get(key);
-  if (!net) {
+  if (fastCache?.key !== key) {
     // One style resident at a time: each is ~7 MB of tensors, and the kiosk switches rarely.
-    for (const n of fastCache.values()) n.dispose();
-    fastCache.clear();
-    net = buildFastStyleNet(await loadStyleByName(modelsDir, style));
-    fastCache.set(key, net);
+    fastCache?.net.dispose();
+    fastCache = undefined;
+    const weights = await loadStyleByName(modelsDir, style);
+    fastCache = { key, net: buildFastStyleNet(weights), weights };
   }
-  return net;
+  return fastCache;
 }
 
 async function vggConvs(file: string): Promise<VggConv[]> {
@@ -98,17 +103,24 @@ export async function runStylize(
   options: StylizeOptions,
   hooks: EngineHooks = {},
 ): Promise<RgbImage> {
-  await initBackend(options.backend ?? 'auto');
+  const parts = options.fastParts ?? 'auto';
+  const backend = await initBackend(options.backend ?? 'auto');
   if (options.method === 'fast') {
     if (!options.style) throw new FacegateError('fast style transfer needs --style <name>');
+    // The helper thread loads tfjs while this one loads the weights and resizes the image.
+    if (parts !== 1) warmFastHelper(backend);
     hooks.onProgress?.({ kind: 'loading', what: `style ${options.style}` });
-    const net = await fastNet(options.modelsDir, options.style);
+    const { net, weights, key } = await fastNet(options.modelsDir, options.style);
     const input = options.size ? await resizeRgb(content, options.size) : content;
     if (input.width < 4 || input.height < 4)
       throw new FacegateError(`image ${input.width}x${input.height} is too small (at least 4x4)`);
-    return stylizeFast(net, input, (index) => {
+    const onLayer = (index: number) => {
       hooks.checkCancelled?.();
       hooks.onProgress?.({ kind: 'layer', index, of: 9 });
+    };
+    return stylizeFast(net, input, onLayer, async (x, hook) => {
+      const r = await runFastSplit({ net, weights, key, parts, backend }, x, hook);
+      return r.output;
     });
   }
   if (!options.styleImage) throw new FacegateError('gatys style transfer needs --style-image <image>');

@@ -1,168 +1,106 @@
 /**
  * The Johnson et al. transformer network on tfjs: 9x9 conv 32, 3x3/2 conv 64, 3x3/2 conv 128, five residual blocks,
  * two stride-2 transposed convs (sub-pixel form, see conv-transpose.ts), 9x9 conv 3, instance norm after every
- * conv, `clip(tanh(x)·150 + 127.5, 0, 255)` out. Input is raw 0..255 RGB.
+ * conv, `clip(tanh(x)·150 + 127.5, 0, 255)` out. Input is raw 0..255 RGB. The layers themselves are in
+ * fast-band.ts, which computes any horizontal band of the image exactly; here the whole image is one band, and
+ * fast-split.ts runs two bands on two cores.
  *
  * Memory: the wasm heap never shrinks, so its high-water mark is what counts. Each intermediate is disposed as soon
  * as it is consumed (no tidy holding a layer's temporaries until its end), so at most two or three full-size
- * activations are alive at once, and the two 9x9 convs run in row bands (see convSameBanded).
+ * activations are alive at once, and the two 9x9 convs run in chunks of rows (see convWindow).
  */
-import type { Tensor1D, Tensor3D, Tensor4D } from '@tensorflow/tfjs';
+import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs';
 import type { RgbImage } from '../runtime/image.ts';
 import { tf } from '../runtime/tf.ts';
 import { FacegateError } from '../util/errors.ts';
-import { conv2dTransposeSubPixel, disposeSubPixel, type SubPixelKernels, subPixelKernels } from './conv-transpose.ts';
+import { disposeSubPixel, subPixelKernels } from './conv-transpose.ts';
+import { type BandNet, fastBand, runBandsHere } from './fast-band.ts';
 import type { FastStyleWeights } from './fast-weights.ts';
 
-const INSTANCE_NORM_EPSILON = 1e-3;
-
-interface NormParams {
-  shift: Tensor1D;
-  scale: Tensor1D;
+export interface FastStyleNet extends BandNet {
+  dispose(): void;
 }
 
-export interface FastStyleNet {
-  convs: { filter: Tensor4D; norm: NormParams }[];
-  transposed: { kernels: SubPixelKernels; norm: NormParams }[];
-  dispose(): void;
+/**
+ * A k×k conv (k = 2r + 1, r even) rewritten for the input viewed as column pairs: `[H, W, C]` as `[H, W/2, 2C]`,
+ * output `[H, W/2, 2·out]` = `[H, W, out]`. Output column 2x+p reads input columns 2x+p−r .. 2x+p+r, which are
+ * the pairs x−r/2 .. x+r/2, so the new kernel is k × (r+1) with tap (ky, j, (q, ci), (p, co)) = the old tap
+ * (ky, 2j+q−p, ci, co) where that is inside the kernel, else 0.
+ * Why: XNNPACK's wasm GEMM computes 8 output channels at a time, so the 3-channel output conv used 3/8 of it
+ * (10 GFLOPS against 27 for the other convs); with 6 outputs per pair it uses 6/8 for 11 % more multiply-adds
+ * (45 taps on 2C channels instead of 81 on C, 10 of them zero). Measured on a 48-row band at 640 wide:
+ * 54 → 26 ms CPU.
+ */
+export function pairColumnsFilter(values: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
+  const r = ((kw as number) - 1) / 2;
+  const kp = r + 1;
+  const out = new Float32Array((kh as number) * kp * 2 * (cin as number) * 2 * (cout as number));
+  const at = (ky: number, j: number, q: number, ci: number, p: number, co: number) =>
+    (((ky * kp + j) * 2 + q) * (cin as number) + ci) * 2 * (cout as number) + p * (cout as number) + co;
+  for (let ky = 0; ky < (kh as number); ky++)
+    for (let j = 0; j < kp; j++)
+      for (let q = 0; q < 2; q++)
+        for (let p = 0; p < 2; p++) {
+          const kx = 2 * j + q - p;
+          if (kx < 0 || kx >= (kw as number)) continue;
+          for (let ci = 0; ci < (cin as number); ci++)
+            for (let co = 0; co < (cout as number); co++)
+              out[at(ky, j, q, ci, p, co)] = values[
+                ((ky * (kw as number) + kx) * (cin as number) + ci) * (cout as number) + co
+              ] as number;
+        }
+  return out;
 }
 
 /** Uploads the weights once; the same net can stylize many images. */
 export function buildFastStyleNet(weights: FastStyleWeights): FastStyleNet {
-  const norm = (i: number): NormParams => {
+  const layer = (i: number) => {
     const l = weights.layers[i];
     if (!l) throw new FacegateError(`fast style weights: layer ${i} missing`);
-    return { shift: tf.tensor1d(l.shift), scale: tf.tensor1d(l.scale) };
+    return l;
   };
-  const filter = (i: number): Tensor4D => {
-    const f = weights.layers[i]?.filter;
-    if (!f) throw new FacegateError(`fast style weights: layer ${i} missing`);
-    return tf.tensor4d(f.values, f.shape as [number, number, number, number]);
-  };
-  const convIndices = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15];
-  const convs = convIndices.map((i) => ({ filter: filter(i), norm: norm(i) }));
+  const filter = (i: number): Tensor4D =>
+    tf.tensor4d(layer(i).filter.values, layer(i).filter.shape as [number, number, number, number]);
+  const convs = Array.from({ length: 13 }, (_, i) => filter(i));
   const transposed = [13, 14].map((i) => {
     const f = filter(i);
     const kernels = subPixelKernels(f);
     f.dispose();
-    return { kernels, norm: norm(i) };
+    return kernels;
   });
+  const last = layer(15).filter;
+  const [kh, kw, cin, cout] = last.shape as [number, number, number, number];
+  const outPairs = tf.tensor4d(pairColumnsFilter(last.values, last.shape), [kh, (kw + 1) / 2, 2 * cin, 2 * cout]);
+  const norms = Array.from({ length: 16 }, (_, i) => ({ shift: layer(i).shift, scale: layer(i).scale }));
   return {
     convs,
     transposed,
+    outPairs,
+    norms,
     dispose() {
-      for (const c of convs) tf.dispose([c.filter, c.norm.shift, c.norm.scale]);
-      for (const t of transposed) {
-        disposeSubPixel(t.kernels);
-        tf.dispose([t.norm.shift, t.norm.scale]);
-      }
+      tf.dispose([...convs, outPairs]);
+      for (const t of transposed) disposeSubPixel(t);
     },
   };
 }
 
 /**
- * Instance norm over height and width with the learned scale/shift and an optional relu, consuming `x`.
- *
- * Why not `tf.moments` + mul/add/relu: on wasm, reducing over H and W of an NHWC tensor transposes it first
- * (~0.4 s and a full copy at 640x480x32), and each elementwise op is another full pass and another live copy.
- * Here the statistics come from a global average pool (XNNPACK, one pass, no copy): the mean, then the mean of
- * the squared deviations (two-pass, as precise as moments); the normalisation `relu(x·a + b)` is one fused 1x1
- * depthwise conv with bias. At most two full-size tensors are alive at once (`x` and the deviations, then `x`
- * and the output).
- */
-export function instanceNorm(x: Tensor4D, p: NormParams, relu: boolean): Tensor4D {
-  const [, h, w, c] = x.shape;
-  const mean = tf.avgPool(x, [h, w], [h, w], 'valid');
-  const dev = tf.squaredDifference(x, mean);
-  const variance = tf.avgPool(dev as Tensor4D, [h, w], [h, w], 'valid');
-  dev.dispose();
-  const [a, b] = tf.tidy(() => {
-    const scale = tf.mul(p.scale, tf.rsqrt(tf.add(variance.reshape([c]), INSTANCE_NORM_EPSILON)));
-    return [scale.reshape([1, 1, c, 1]) as Tensor4D, tf.sub(p.shift, tf.mul(mean.reshape([c]), scale)) as Tensor1D];
-  });
-  tf.dispose([mean, variance]);
-  const y = tf.fused.depthwiseConv2d({
-    x,
-    filter: a,
-    strides: 1,
-    pad: 'valid',
-    bias: b,
-    activation: relu ? 'relu' : 'linear',
-  });
-  tf.dispose([a, b, x]);
-  return y;
-}
-
-/**
- * A stride-1 SAME conv computed in horizontal bands of at most `bandRows` output rows (each band reads its
- * `k >> 1` neighbour rows, zero padding only at the real image edges, so the result is exactly the full conv).
- * Why: XNNPACK keeps an indirection buffer of one pointer per output pixel and kernel tap inside the cached conv
- * operator; for the 9x9 convs at 640x480 that is 640·480·81·4 B ≈ 100 MB per layer, held for the life of the
- * weights. Banding caps it at bandRows·W·81·4 B; the bands are concatenated (cheap: whole rows are contiguous).
- */
-export function convSameBanded(x: Tensor4D, filter: Tensor4D, bandRows: number): Tensor4D {
-  const [, h, w, cin] = x.shape;
-  if (h <= bandRows) return tf.conv2d(x, filter, 1, 'same');
-  const half = filter.shape[0] >> 1;
-  const halfW = filter.shape[1] >> 1;
-  // Equal bands (the last one may be shorter) so the cached operator is set up for at most two sizes.
-  const bands = Math.ceil(h / bandRows);
-  const rows = Math.ceil(h / bands);
-  const outs: Tensor4D[] = [];
-  for (let r0 = 0; r0 < h; r0 += rows) {
-    const r1 = Math.min(h, r0 + rows);
-    const i0 = Math.max(0, r0 - half);
-    const i1 = Math.min(h, r1 + half);
-    const band = tf.slice(x, [0, i0, 0, 0], [1, i1 - i0, w, cin]);
-    outs.push(
-      tf.conv2d(band, filter, 1, [
-        [0, 0],
-        [half - (r0 - i0), half - (i1 - r1)],
-        [halfW, halfW],
-        [0, 0],
-      ]),
-    );
-    band.dispose();
-  }
-  const y = tf.concat(outs, 1) as Tensor4D;
-  tf.dispose(outs);
-  return y;
-}
-
-/**
- * Output pixels per band for the 9x9 convs: 20480 (32 rows at 640 columns) is ~6.6 MB of indirection buffer per
- * layer. Measured at 640x480 (process max RSS, 400x300 runs first as in the benchmark): untiled 537 MB, 128 rows
- * 596, 64 rows 562, 32 rows 461; the time did not change measurably (the bands are still large GEMMs).
+ * Output rows per chunk of the 9x9 convs: 20480 pixels (32 rows at 640 columns) is ~6.6 MB of indirection buffer
+ * per layer. Measured at 640x480 (process max RSS, 400x300 runs first as in the benchmark): untiled 537 MB, 128 rows
+ * 596, 64 rows 562, 32 rows 461; the time did not change measurably (the chunks are still large GEMMs).
  */
 export const NINE_BY_NINE_BAND_PIXELS = 20480;
 
-function bandRowsFor(width: number): number {
+export function bandRowsFor(width: number): number {
   return Math.max(8, Math.floor(NINE_BY_NINE_BAND_PIXELS / width));
-}
-
-type ConvParams = FastStyleNet['convs'][number];
-
-function convLayer(x: Tensor4D, layer: ConvParams, stride: 1 | 2, relu: boolean, bandRows: number): Tensor4D {
-  const y =
-    stride === 1 && layer.filter.shape[0] > 3
-      ? convSameBanded(x, layer.filter, bandRows)
-      : tf.conv2d(x, layer.filter, stride, 'same');
-  return instanceNorm(y, layer.norm, relu);
-}
-
-/** Runs `step` on `x` and disposes `x` afterwards, so activations do not pile up. */
-function consume(x: Tensor4D, step: (t: Tensor4D) => Tensor4D): Tensor4D {
-  const y = step(x);
-  x.dispose();
-  return y;
 }
 
 /** Optional hook between layers: the job runner uses it to check for cancellation. */
 export type LayerHook = (layerIndex: number) => void;
 
 /**
- * `[1, H, W, 3]` float 0..255 in (not disposed), `[1, H, W, 3]` float 0..255 out (H, W multiples of 4 keep
- * shapes exact). Every intermediate is disposed as soon as it is consumed.
+ * `[1, H, W, 3]` float 0..255 in (not disposed), `[1, H, W, 3]` float 0..255 out (H, W multiples of 4), on this
+ * thread as one band. Every intermediate is disposed as soon as it is consumed.
  */
 export function runFastStyle(
   net: FastStyleNet,
@@ -170,29 +108,24 @@ export function runFastStyle(
   onLayer?: LayerHook,
   bandRows = bandRowsFor(input.shape[2]),
 ): Tensor4D {
-  const at = (i: number) => net.convs[i] as ConvParams;
-  let x = convLayer(input, at(0), 1, true, bandRows);
-  onLayer?.(0);
-  x = consume(x, (t) => convLayer(t, at(1), 2, true, bandRows));
-  x = consume(x, (t) => convLayer(t, at(2), 2, true, bandRows));
-  onLayer?.(2);
-  for (let r = 0; r < 5; r++) {
-    const inner = convLayer(x, at(3 + 2 * r), 1, true, bandRows);
-    const outer = consume(inner, (t) => convLayer(t, at(4 + 2 * r), 1, false, bandRows));
-    x = consume(x, (t) => consume(outer, (o) => tf.add(t, o) as Tensor4D));
-    onLayer?.(3 + r);
-  }
-  for (const t of net.transposed) x = instanceNorm(conv2dTransposeSubPixel(x, t.kernels, true), t.norm, true);
-  onLayer?.(9);
-  const pre = consume(x, (v) => convLayer(v, at(13), 1, false, bandRows));
-  return consume(pre, (v) => tf.tidy(() => tf.clipByValue(tf.add(tf.mul(tf.tanh(v), 150), 127.5), 0, 255) as Tensor4D));
+  const [, height, width] = input.shape;
+  const [out] = runBandsHere([fastBand(net, { height, width, start: 0, end: height }, input, bandRows, onLayer)]);
+  return out as Tensor4D;
 }
+
+/** How a whole padded image is run: on this thread (runFastStyle) or split across workers (fast-split.ts). */
+export type FastRunner = (input: Tensor4D, onLayer?: LayerHook) => Promise<Tensor4D> | Tensor4D;
 
 /**
  * Stylizes an image. The network halves the size twice and doubles it twice, so odd sizes are padded by edge
  * replication up to a multiple of 4 and cropped back afterwards.
  */
-export async function stylizeFast(net: FastStyleNet, image: RgbImage, onLayer?: LayerHook): Promise<RgbImage> {
+export async function stylizeFast(
+  net: FastStyleNet,
+  image: RgbImage,
+  onLayer?: LayerHook,
+  runner: FastRunner = (x, hook) => runFastStyle(net, x, hook),
+): Promise<RgbImage> {
   const { width, height } = image;
   const padH = (4 - (height % 4)) % 4;
   const padW = (4 - (width % 4)) % 4;
@@ -212,8 +145,12 @@ export async function stylizeFast(net: FastStyleNet, image: RgbImage, onLayer?: 
         : t;
     return padded.expandDims(0) as Tensor4D;
   });
-  const out = runFastStyle(net, input, onLayer);
-  input.dispose();
+  let out: Tensor4D;
+  try {
+    out = await runner(input, onLayer);
+  } finally {
+    input.dispose();
+  }
   const pixels = tf.tidy(() => tf.slice(out, [0, 0, 0, 0], [1, height, width, 3]).round().toInt());
   out.dispose();
   const values = await pixels.data();

@@ -4,6 +4,8 @@
  */
 import type { Command } from 'commander';
 import { resolveModelsDir } from '../../models/paths.ts';
+import type { FastParts } from '../../nst/fast-split.ts';
+import { FacegateError } from '../../util/errors.ts';
 import { defaultSharedDir } from '../../util/shared-dir.ts';
 import { globalFlags, output } from '../context.ts';
 
@@ -60,8 +62,12 @@ export function registerBenchCommands(program: Command): void {
     .option('--runs <n>', 'timed fast runs at 400x300 (half as many at 640x480)', '5')
     .option('--gatys-iterations <n>', 'timed Gatys iterations', '3')
     .option('--skip-gatys', 'fast styles only')
+    .option('--fast-parts <n>', 'fast style bands: 1, 2 or auto (2 unless the second core is busy)', 'auto')
     .action(
-      async (opts: { style: string; runs: string; gatysIterations: string; skipGatys?: boolean }, cmd: Command) => {
+      async (
+        opts: { style: string; runs: string; gatysIterations: string; skipGatys?: boolean; fastParts: string },
+        cmd: Command,
+      ) => {
         const flags = globalFlags(cmd);
         const { benchNst } = await import('../../../bench/nst.ts');
         const result = await benchNst({
@@ -71,13 +77,22 @@ export function registerBenchCommands(program: Command): void {
           fastRuns: Math.max(1, Number(opts.runs) || 5),
           gatysIterations: Math.max(1, Number(opts.gatysIterations) || 3),
           skipGatys: opts.skipGatys === true,
+          fastParts: parseFastParts(opts.fastParts),
           log: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
+        const vs = result.fast.vsPlain
+          .map(
+            (r) =>
+              `${r.size} ${r.facegateMs} ms vs plain ${r.plainMs} ms = ${r.ratio}x (CPU time ${r.cpuRatio}x), ${r.gflops} GFLOPS ` +
+              `(${r.ofOneThread} of one thread's ${result.fast.oneThreadGflops}), bands ${r.bands.join(',')}, ` +
+              `max |diff| ${r.maxAbsDiff}, plain peak RSS ${r.plainPeakRssMB} MB`,
+          )
+          .join('; ');
         output(
           flags,
           result,
-          `nst (${result.backend}): fast ${result.fast.style} 400x300 ${result.fast['400x300Ms']} ms, 640x480 ${result.fast['640x480Ms']} ms, ` +
-            `peak RSS ${result.fast.peakRssMB} MB; gatys 400x300 ${result.gatys['400x300IterMs'] ?? '-'} ms/iteration`,
+          `nst (${result.backend}): fast ${result.fast.style} ${vs}; peak RSS ${result.fast.peakRssMB} MB; ` +
+            `gatys 400x300 ${result.gatys['400x300IterMs'] ?? '-'} ms/iteration`,
         );
       },
     );
@@ -109,4 +124,10 @@ export function registerBenchCommands(program: Command): void {
           `${r.droppedFrames} dropped of ${r.capturedFrames}; event-loop lag p99 ${r.eventLoopLagP99Ms} ms; RSS ${r.rssMB} MB`,
       );
     });
+}
+
+function parseFastParts(value: string): FastParts {
+  if (value === 'auto') return 'auto';
+  if (value === '1' || value === '2') return Number(value) as 1 | 2;
+  throw new FacegateError(`--fast-parts must be 1, 2 or auto, got "${value}"`);
 }
