@@ -111,6 +111,9 @@ test('a writer killed while holding the lock blocks other writers until it is fo
   });
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(settled, false, 'a second writer went ahead while the first one held the database');
+  // A writer that cannot wait says who holds the lock, in one line.
+  const impatient = await FaceDb.open(file, { lockTimeoutMs: 100 });
+  await assert.rejects(impatient.upsert(person('cleo')), new RegExp(`locked by pid ${child.pid} \\(`));
 
   child.kill('SIGKILL');
   await exited(child);

@@ -15,6 +15,7 @@ import { CommandVerifier, signCommand, signPayload } from '../src/mqtt/auth.ts';
 import { decodeRecord, encodeRecord, fleetKeys, signFleet } from '../src/mqtt/fleet-record.ts';
 import { NonceStore } from '../src/mqtt/nonce-store.ts';
 import type { DbRecord } from '../src/store/schema.ts';
+import { facegate } from './helpers/cli.ts';
 
 const ADMIN_SECRET = 'admin-secret-0123456789abcdef';
 const FLEET_SECRET = 'fleet-secret-0123456789abcdef';
@@ -92,4 +93,16 @@ test('the config refuses fleet sync without its own secret, or with the admin se
   const fromEnv = parseMqttConfig({ fleet: { enabled: true } }, { FACEGATE_FLEET_SECRET: FLEET_SECRET });
   assert.equal(fromEnv.fleet.secret, FLEET_SECRET);
   assert.equal(fromEnv.adminSecret, undefined);
+});
+
+test('`facegate admin keygen --fleet` prints a fresh 256-bit fleet secret the config accepts', async () => {
+  const [one, two] = await Promise.all([
+    facegate(['admin', 'keygen', '--fleet']),
+    facegate(['admin', 'keygen', '--fleet']),
+  ]);
+  assert.equal(one.code, 0, one.stderr);
+  const secret = one.stdout.trim();
+  assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(secret, two.stdout.trim());
+  assert.equal(parseMqttConfig({ fleet: { enabled: true, secret } }, {}).fleet.secret, secret);
 });

@@ -61,7 +61,7 @@ test('an old record on an alias topic, or replayed on the canonical one, never b
   const prefix = 'facegate/_fleet-alias';
   const fleet = fleetOn(prefix);
   const { client: attacker, inbox } = await watch(prefix);
-  const a = await fakeDaemon('kiosk-a');
+  const a = await fakeDaemon('alias-a');
   const modA = await fleet.start(a);
   await enroll(a.ctx.db, 'kian', [200, 20, 20]);
   await enroll(a.ctx.db, 'lena', [20, 200, 20]);
@@ -85,7 +85,7 @@ test('an old record on an alias topic, or replayed on the canonical one, never b
   // lena: the old signed record replayed on its canonical topic, over the tombstone.
   await attacker.publishAsync(`${prefix}/identities/lena`, oldLena, { qos: 1, retain: true });
 
-  const c = await fakeDaemon('kiosk-c');
+  const c = await fakeDaemon('alias-c');
   const heldKian = everHeld(c.ctx.db, 'kian');
   const heldLena = everHeld(c.ctx.db, 'lena');
   await fleet.start(c);
@@ -123,7 +123,7 @@ test('an empty retained message on a record this kiosk holds is answered by repu
   const prefix = 'facegate/_fleet-empty';
   const fleet = fleetOn(prefix);
   const { client: attacker, inbox } = await watch(prefix);
-  const a = await fakeDaemon('kiosk-a');
+  const a = await fakeDaemon('empty-a');
   await fleet.start(a);
   await enroll(a.ctx.db, 'mia', [30, 30, 220]);
   await enroll(a.ctx.db, 'kian', [200, 20, 20]);
@@ -155,8 +155,8 @@ test('an empty retained message on a record this kiosk holds is answered by repu
 test('a deletion beats an edit made during a partition; re-enrolling afterwards is a new identity', async () => {
   const prefix = 'facegate/_fleet-partition';
   const fleet = fleetOn(prefix);
-  const a = await fakeDaemon('kiosk-a');
-  const b = await fakeDaemon('kiosk-b');
+  const a = await fakeDaemon('partition-a');
+  const b = await fakeDaemon('partition-b');
   await fleet.start(a);
   let modB = await fleet.start(b);
   await enroll(a.ctx.db, 'kian', [200, 20, 20]);
@@ -201,9 +201,9 @@ test('kiosks sync with a fleet key and hold no command key: nothing a stolen kio
   });
   const { client: attacker, inbox } = await watch(prefix);
   const results = new Inbox(attacker);
-  await attacker.subscribeAsync('facegate/kiosk-a/cmd/+/result', { qos: 1 });
-  const a = await fakeDaemon('kiosk-a');
-  const b = await fakeDaemon('kiosk-b');
+  await attacker.subscribeAsync('facegate/keys-a/cmd/+/result', { qos: 1 });
+  const a = await fakeDaemon('keys-a');
+  const b = await fakeDaemon('keys-b');
   const unlocks: string[] = [];
   a.ctx.bus.on('unlockRequest', (u) => unlocks.push(u.by));
   await fleet.start(a);
@@ -214,15 +214,15 @@ test('kiosks sync with a fleet key and hold no command key: nothing a stolen kio
   const fleetRecord = await waitFor('a fleet record', () => inbox.on(`${prefix}/identities/nora`).at(-1));
 
   const send = async (payload: Record<string, unknown>) => {
-    await attacker.publishAsync('facegate/kiosk-a/cmd/unlock', JSON.stringify(payload), { qos: 1 });
-    return results.result('facegate/kiosk-a', 'unlock', String(payload.requestId));
+    await attacker.publishAsync('facegate/keys-a/cmd/unlock', JSON.stringify(payload), { qos: 1 });
+    return results.result('facegate/keys-a', 'unlock', String(payload.requestId));
   };
   // What a thief finds on a kiosk: the fleet secret, and fleet records signed with it.
   const withFleetSecret = signCommand(
     'unlock',
     { requestId: randomUUID() },
     { secret: FLEET_SECRET },
-    { kiosk: 'kiosk-a' },
+    { kiosk: 'keys-a' },
   );
   assert.match(String((await send(withFleetSecret)).error), /^rejected:/);
   const recordAsCommand = {
@@ -238,7 +238,7 @@ test('kiosks sync with a fleet key and hold no command key: nothing a stolen kio
     'unlock',
     { requestId: randomUUID() },
     { privateKey: admin.privateKey },
-    { kiosk: 'kiosk-a' },
+    { kiosk: 'keys-a' },
   );
   assert.equal((await send(byAdmin)).ok, true);
   assert.equal(unlocks.length, 1);

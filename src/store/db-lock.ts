@@ -102,7 +102,8 @@ export class DbLock {
     const lockFile = `${dbFile}.lock`;
     const text = JSON.stringify(me());
     const mine = `${lockFile}.${process.pid}-${randomBytes(4).toString('hex')}`;
-    await writeFile(mine, text, { mode: 0o600 });
+    // Readable by all: a CLI run as another user must be able to tell a live holder from a dead one.
+    await writeFile(mine, text, { mode: 0o644 });
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
     try {
       for (;;) {
@@ -112,16 +113,16 @@ export class DbLock {
         } catch (err) {
           if (errCode(err) !== 'EEXIST') throw err;
         }
+        // null: just released, or not readable by us (another user's); then wait like for a live holder.
         const held = await readText(lockFile);
-        if (held === null) continue;
-        const owner = ownerOf(held);
-        if (!owner || !alive(owner)) {
+        const owner = held === null ? null : ownerOf(held);
+        if (held !== null && (!owner || !alive(owner))) {
           await breakStale(lockFile, held);
           continue;
         }
         if (Date.now() > deadline)
           throw new FacegateError(
-            `face database ${dbFile} is locked by pid ${owner.pid} (${lockFile}); try again when it is done`,
+            `face database ${dbFile} is locked by ${owner ? `pid ${owner.pid}` : 'another process'} (${lockFile}); try again when it is done`,
           );
         await sleep(opts.pollMs ?? 20);
       }
