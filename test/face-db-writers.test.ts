@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -126,5 +126,27 @@ test('a writer killed while holding the lock blocks other writers until it is fo
     (await readdir(dir)).filter((f) => f.includes('lock')),
     [],
     'the dead writer left no lock behind',
+  );
+});
+
+test('reload() re-reads at once and announces each id another process changed; a broken file leaves memory as it was', async () => {
+  const daemon = await FaceDb.open(file);
+  await daemon.upsert(person('ann'));
+  await daemon.upsert(person('bob'));
+  const other = await FaceDb.open(file);
+  await other.remove('ann');
+  await other.upsert({ ...person('bob'), name: 'Bob B.' });
+  await other.upsert(person('cleo'));
+  const changes: string[] = [];
+  daemon.onChange((id, change) => changes.push(`${id}:${change}`));
+  assert.equal(await daemon.reload(), 3);
+  assert.deepEqual(changes.sort(), ['ann:deleted', 'bob:updated', 'cleo:enrolled']);
+  assert.equal(daemon.get('bob')?.name, 'Bob B.');
+
+  await writeFile(file, '{"schemaVersion": 2, "identities": [');
+  await assert.rejects(daemon.reload(), /not valid JSON/);
+  assert.deepEqual(
+    daemon.list().map((i) => i.id),
+    ['bob', 'cleo'],
   );
 });

@@ -137,17 +137,20 @@ test('an empty retained message on a record this kiosk holds is answered by repu
 
   await attacker.publishAsync(`${prefix}/identities/kian`, '', { qos: 1, retain: true });
   await attacker.publishAsync(`${prefix}/identities/mia`, '', { qos: 1, retain: true });
+  await attacker.publishAsync(`${prefix}/tombstones/kian`, '', { qos: 1, retain: true });
   const after = (topic: string) => inbox.messages.slice(seen).filter((m) => m.topic === topic);
   await waitFor(
     'both republished',
     () =>
       after(`${prefix}/identities/kian`).some((m) => kindOf(m.text) === 'tombstone') &&
+      after(`${prefix}/tombstones/kian`).some((m) => kindOf(m.text) === 'tombstone') &&
       after(`${prefix}/identities/mia`).some((m) => kindOf(m.text) === 'identity')
         ? true
         : undefined,
     10_000,
   );
   assert.equal(kindOf((await retainedOn(`${prefix}/identities/kian`)) ?? ''), 'tombstone');
+  assert.equal(kindOf((await retainedOn(`${prefix}/tombstones/kian`)) ?? ''), 'tombstone');
   assert.equal(kindOf((await retainedOn(`${prefix}/identities/mia`)) ?? ''), 'identity');
   assert.ok(a.ctx.db.get('mia'), 'the kiosk itself is unaffected');
 });

@@ -77,8 +77,14 @@ export class FleetSync {
   private readonly publishing = new Set<string>();
   /** Ids being written from a received record: their db change must not be republished as ours. */
   private readonly applying = new Set<string>();
-  /** `identities/<level>` and `tombstones/<level>` topics that delivered a record since this connection began. */
-  private readonly present = new Set<string>();
+  /**
+   * Topics (`identities/<level>`, `tombstones/<level>`) where we hold a record and expect a retained copy this
+   * connection, → the id. Bounded by the database, whatever arrives on the broker; what is left when the retained
+   * burst ended was empty there.
+   */
+  private readonly expected = new Map<string, string>();
+  /** When a refused record last made us republish an id: old-format kiosks during an upgrade would ping-pong. */
+  private readonly repairedAt = new Map<string, number>();
   private io: FleetIo | null = null;
   private phase: Phase = 'offline';
   private marker: { token: string; next: () => void; timer: NodeJS.Timeout } | null = null;
@@ -123,12 +129,14 @@ export class FleetSync {
   /** Called on every (re)connect: tombstones first, then identity records, then our own changes. */
   connected(io: FleetIo): void {
     this.io = io;
-    this.present.clear();
+    this.expected.clear();
+    for (const t of this.ctx.db.tombstones()) this.expect('tombstones', t.id);
     this.phase = 'tombstones';
     io.subscribe([this.syncTopic, this.topics.tombstoneFilter], (err) => {
       if (err) this.opts.logger.error({ event: 'fleet', err: err.message }, 'fleet subscribe failed');
       this.afterRetained(io, () => {
         this.phase = 'identities';
+        for (const record of this.localRecords()) this.expect('identities', recordId(record));
         io.subscribe([this.topics.identityFilter], (err2) => {
           if (err2) this.opts.logger.error({ event: 'fleet', err: err2.message }, 'fleet subscribe failed');
           this.afterRetained(io, () => {
@@ -172,9 +180,7 @@ export class FleetSync {
       if (topic === this.syncTopic) this.markerArrived(payload.toString('utf8'));
       return;
     }
-    const key = `${where.kind}/${where.level}`;
-    if (payload.length === 0) this.present.delete(key);
-    else this.present.add(key);
+    if (payload.length > 0) this.expected.delete(`${where.kind}/${where.level}`);
     this.enqueue(() => (payload.length === 0 ? this.emptied(where.kind, where.level) : this.receive(where, payload)));
   }
 
@@ -244,16 +250,15 @@ export class FleetSync {
     if (local && (kind === 'identities' || local.kind === 'tombstone')) this.republish(recordId(local));
   }
 
+  private expect(kind: 'identities' | 'tombstones', id: string): void {
+    const level = this.topics.level(id);
+    if (level !== null) this.expected.set(`${kind}/${level}`, id);
+  }
+
   /** After the retained records arrived: whatever we hold that was missing on the broker goes back. */
   private repairEmptyTopics(): void {
-    for (const record of this.localRecords()) {
-      const level = this.topics.level(recordId(record));
-      if (level === null) continue;
-      const missing =
-        !this.present.has(`identities/${level}`) ||
-        (record.kind === 'tombstone' && !this.present.has(`tombstones/${level}`));
-      if (missing) this.dirty.add(recordId(record));
-    }
+    for (const id of this.expected.values()) this.dirty.add(id);
+    this.expected.clear();
   }
 
   private refuse(reason: string, level: string): void {
@@ -265,9 +270,14 @@ export class FleetSync {
     const remote = decodeRecord(payload, this.keys);
     if (typeof remote === 'string') {
       this.refuse(remote, where.level);
-      // Someone overwrote the retained record with junk: put ours back so late joiners still find it.
+      // Someone overwrote the retained record with junk: put ours back so late joiners still find it (at most every
+      // 10 s per id: a kiosk still on the old record format refuses ours too, and would answer in kind).
       const local = this.localAt(where.level);
-      if (local) this.republish(recordId(local));
+      const id = local ? recordId(local) : null;
+      if (id !== null && Date.now() - (this.repairedAt.get(id) ?? 0) > 10_000) {
+        this.repairedAt.set(id, Date.now());
+        this.republish(id);
+      }
       return;
     }
     const id = recordId(remote);

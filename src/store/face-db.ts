@@ -13,6 +13,7 @@ import { AtomicJsonFile, type AtomicJsonFileOptions } from './atomic-file.ts';
 import { DbLock, markDaemon, runningDaemon } from './db-lock.ts';
 import { stampOf, watchFile } from './db-watch.ts';
 import { parseDbFile } from './migrations.ts';
+import { type Change, diff, recordIn, withRecord } from './records.ts';
 import {
   type DbFile,
   type DbRecord,
@@ -23,11 +24,12 @@ import {
   type Tombstone,
 } from './schema.ts';
 
+export type { Change } from './records.ts';
+
 export const DEFAULT_DB_FILE = 'data/faces.json';
 
 export type IdentityFields = Omit<Identity, 'encodings' | 'version' | 'updatedAt' | 'epoch'>;
 
-export type Change = 'enrolled' | 'updated' | 'deleted';
 type ChangeListener = (id: string, change: Change) => void;
 
 export interface FaceDbOptions extends AtomicJsonFileOptions {
@@ -48,44 +50,6 @@ interface Step<T> {
   next: DbFile | null;
   result: T;
   changes?: Array<[string, Change]>;
-}
-
-function recordIn(data: DbFile, id: string): DbRecord | null {
-  const identity = data.identities.find((i) => i.id === id);
-  if (identity) return { kind: 'identity', identity };
-  const tombstone = data.tombstones.find((t) => t.id === id);
-  return tombstone ? { kind: 'tombstone', tombstone } : null;
-}
-
-/** `data` with `id`'s record replaced by `record` (new arrays; the old content is never modified). */
-function withRecord(data: DbFile, id: string, record: DbRecord): DbFile {
-  const identities = data.identities.filter((i) => i.id !== id);
-  const tombstones = data.tombstones.filter((t) => t.id !== id);
-  if (record.kind === 'identity') identities.push(record.identity);
-  else tombstones.push(record.tombstone);
-  return { ...data, identities, tombstones };
-}
-
-/** The ids whose record differs between two versions of the file, and how. */
-function diff(before: DbFile, after: DbFile): Array<[string, Change]> {
-  const key = (r: DbRecord | null) =>
-    r === null
-      ? ''
-      : r.kind === 'identity'
-        ? `i:${r.identity.epoch}:${r.identity.version}:${r.identity.updatedAt}:${r.identity.encodings.length}`
-        : `t:${r.tombstone.epoch}:${r.tombstone.version}:${r.tombstone.deletedAt}`;
-  const ids = new Set(
-    [...before.identities, ...before.tombstones, ...after.identities, ...after.tombstones].map((r) => r.id),
-  );
-  const out: Array<[string, Change]> = [];
-  for (const id of ids) {
-    const was = recordIn(before, id);
-    const now = recordIn(after, id);
-    if (key(was) === key(now)) continue;
-    if (now?.kind === 'identity') out.push([id, was?.kind === 'identity' ? 'updated' : 'enrolled']);
-    else out.push([id, 'deleted']);
-  }
-  return out;
 }
 
 export class FaceDb {
