@@ -198,7 +198,8 @@ export class FleetSync {
     const timer = setTimeout(() => {
       this.opts.logger.warn(
         { event: 'fleet', topic: this.syncTopic },
-        `fleet sync marker not received within ${timeoutMs} ms (does the broker ACL let this kiosk publish and read ${this.syncTopic}?); going on`,
+        `fleet sync marker not received within ${timeoutMs} ms (does the broker ACL let this kiosk publish and ` +
+          `read ${this.syncTopic}?); going on`,
       );
       this.markerArrived(token);
     }, timeoutMs);

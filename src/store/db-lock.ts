@@ -7,7 +7,7 @@
  * which fails if the lock exists). A holder that died — killed mid-write — is recognised at once and its lock
  * broken; a live one is waited for, however slow it is. proper-lockfile was considered: its staleness is an mtime
  * refreshed by a timer, so a crashed writer blocks everyone for the stale period (>= 2 s) and a live daemon whose
- * event loop stalls past it loses its lock; the database only ever lives on the kiosk's own disk, where a pid says more.
+ * event loop stalls past it loses its lock; the database lives on the kiosk's own disk, where a pid says more.
  *
  * `<db>.daemon` names the daemon that follows the file, so a CLI that changed it can say the daemon will pick it up.
  */
@@ -122,7 +122,8 @@ export class DbLock {
         }
         if (Date.now() > deadline)
           throw new FacegateError(
-            `face database ${dbFile} is locked by ${owner ? `pid ${owner.pid}` : 'another process'} (${lockFile}); try again when it is done`,
+            `face database ${dbFile} is locked by ${owner ? `pid ${owner.pid}` : 'another process'} (${lockFile}); ` +
+              'try again when it is done',
           );
         await sleep(opts.pollMs ?? 20);
       }

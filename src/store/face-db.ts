@@ -218,7 +218,7 @@ export class FaceDb {
     });
   }
 
-  /** Deletes the identity and its encodings, leaving a data-free tombstone (id, epoch, version, time) for fleet sync. */
+  /** Deletes the identity and its encodings, leaving a data-free tombstone (id, epoch, version, time) for the fleet. */
   remove(id: string): Promise<boolean> {
     return this.change((data) => {
       const identity = data.identities.find((i) => i.id === id);

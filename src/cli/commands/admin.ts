@@ -1,7 +1,8 @@
 /**
  * `facegate admin sign <verb> [json]` prints a signed command payload; `facegate admin send <verb> [json]` publishes
  * one to a kiosk and waits for its result (exit 0 ok, 2 error or timeout); `facegate admin keygen` makes an
- * Ed25519 admin key pair (`--fleet`: a fleet secret). The secret comes from FACEGATE_ADMIN_SECRET, --secret-file, or --key (Ed25519 PEM).
+ * Ed25519 admin key pair (`--fleet`: a fleet secret). The secret comes from FACEGATE_ADMIN_SECRET, --secret-file,
+ * or --key (Ed25519 PEM).
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -11,129 +11,130 @@ import { z } from 'zod';
 /** Topic segments must not contain MQTT wildcards or separators. */
 const topicSegment = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only');
 
-export const mqttConfigSchema = z
-  .object({
-    /** Whether the daemon talks MQTT at all. */
-    enabled: z.boolean().default(true),
-    /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://...`. Absent → the embedded broker (when enabled). */
-    url: z.string().url().optional(),
-    /** Defaults to the daemon's kiosk id. */
-    kioskId: topicSegment.optional(),
-    /** Defaults to `facegate/<kioskId>`. */
-    baseTopic: z
-      .string()
-      .regex(/^[^#+]+$/, 'no MQTT wildcards')
-      .optional(),
-    /** 5 unlocks response topics and correlation data; 4 (3.1.1) for brokers without MQTT 5 (aedes). */
-    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
-    username: z.string().optional(),
-    /** Prefer `FACEGATE_MQTT_PASSWORD`. */
-    password: z.string().optional(),
-    tls: z
-      .object({
-        /** PEM files. */
-        ca: z.string().optional(),
-        cert: z.string().optional(),
-        key: z.string().optional(),
-        rejectUnauthorized: z.boolean().default(true),
-      })
-      .optional(),
-    /**
-     * Site secret for HMAC-SHA256 command signatures. Anyone who reads it can sign commands (unlock) for every kiosk
-     * holding it: prefer `adminPublicKeys` and leave this unset. Prefer `FACEGATE_ADMIN_SECRET` to the file.
-     */
-    adminSecret: z.string().min(16, 'at least 16 characters').optional(),
-    /** Ed25519 admin public keys: PEM (SPKI) or base64 of the 32 raw key bytes. Enough on their own: no secret needed. */
-    adminPublicKeys: z.array(z.string().min(1)).default([]),
-    /** Accepted clock difference between the signer and the kiosk. */
-    signatureWindowMs: z.number().int().positive().default(60_000),
-    badgeInput: z
-      .object({
-        /** Accept badges on `<base>/badge`. */
-        enabled: z.boolean().default(true),
-        /** `auto`: signed payloads required only in `badge`-only mode, where a badge alone opens the door. */
-        requireSigned: z.union([z.boolean(), z.literal('auto')]).default('auto'),
-        /** Log full badge numbers from this topic (default: masked). */
-        logFull: z.boolean().default(false),
-      })
-      .prefault({}),
-    limits: z
-      .object({
-        enrollPayloadBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(16 * 1024 * 1024),
-        payloadBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(64 * 1024),
-        jsonDepth: z.number().int().positive().max(256).default(16),
-        imagesPerEnroll: z.number().int().positive().default(10),
-        /** Decoded pixels per enrollment image (image bombs). */
-        imageMaxPixels: z.number().int().positive().default(12_000_000),
-        captureSamplesMax: z.number().int().positive().default(20),
-        captureTimeoutMsMax: z.number().int().positive().default(60_000),
-      })
-      .prefault({}),
-    outbox: z
-      .object({
-        /** Undelivered events kept; beyond this the oldest are dropped (and the drop is reported). */
-        maxEvents: z.number().int().positive().default(10_000),
-        /** Rewrite the journal once this many delivered entries have accumulated. */
-        compactAfter: z.number().int().positive().default(1_000),
-        /** QoS 1 publishes awaiting PUBACK at once. */
-        inflight: z.number().int().positive().max(1000).default(50),
-      })
-      .prefault({}),
-    homeAssistant: z
-      .object({
-        enabled: z.boolean().default(false),
-        discoveryPrefix: z.string().default('homeassistant'),
-        /**
-         * HA cannot sign commands, so its lock "unlock" button is disabled unless explicitly allowed; then an
-         * unsigned `<base>/ha/lock/set` payload `UNLOCK` pulses the relay (protect that topic with broker ACLs).
-         */
-        allowRemoteUnlock: z.boolean().default(false),
-      })
-      .prefault({}),
-    fleet: z
-      .object({
-        enabled: z.boolean().default(false),
-        /** Prefix shared by every kiosk of the site. */
-        topic: z.string().default('facegate/_fleet'),
-        /**
-         * The fleet secret: signs and encrypts identity records, never commands. Required with `enabled`; must differ
-         * from `adminSecret`. Prefer `FACEGATE_FLEET_SECRET`; `facegate admin keygen --fleet` makes one.
-         */
-        secret: z.string().min(16, 'at least 16 characters').optional(),
-      })
-      .prefault({}),
-    embeddedBroker: z
-      .object({
-        /** Start aedes on `host:port` when no `url` is configured. */
-        enabled: z.boolean().default(true),
-        host: z.string().default('127.0.0.1'),
-        /** 0 = any free port; a busy port falls back to a free one (logged). */
-        port: z.number().int().min(0).max(65535).default(1883),
-      })
-      .prefault({}),
-  })
-  .superRefine((c, ctx) => {
-    if (c.fleet.enabled && !c.fleet.secret)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['fleet', 'secret'],
-        message: 'fleet sync needs its own secret (FACEGATE_FLEET_SECRET); the admin secret no longer keys it',
-      });
-    if (c.fleet.secret && c.fleet.secret === c.adminSecret)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['fleet', 'secret'],
-        message: 'must differ from adminSecret (a kiosk must hold no key that signs commands)',
-      });
-  });
+const mqttSection = z.object({
+  /** Whether the daemon talks MQTT at all. */
+  enabled: z.boolean().default(true),
+  /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://...`. Absent → the embedded broker (when enabled). */
+  url: z.string().url().optional(),
+  /** Defaults to the daemon's kiosk id. */
+  kioskId: topicSegment.optional(),
+  /** Defaults to `facegate/<kioskId>`. */
+  baseTopic: z
+    .string()
+    .regex(/^[^#+]+$/, 'no MQTT wildcards')
+    .optional(),
+  /** 5 unlocks response topics and correlation data; 4 (3.1.1) for brokers without MQTT 5 (aedes). */
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+  username: z.string().optional(),
+  /** Prefer `FACEGATE_MQTT_PASSWORD`. */
+  password: z.string().optional(),
+  tls: z
+    .object({
+      /** PEM files. */
+      ca: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .optional(),
+  /**
+   * Site secret for HMAC-SHA256 command signatures. Anyone who reads it can sign commands (unlock) for every kiosk
+   * holding it: prefer `adminPublicKeys` and leave this unset. Prefer `FACEGATE_ADMIN_SECRET` to the file.
+   */
+  adminSecret: z.string().min(16, 'at least 16 characters').optional(),
+  /** Ed25519 admin public keys: PEM (SPKI) or base64 of the 32 raw key bytes. Enough alone: no secret needed. */
+  adminPublicKeys: z.array(z.string().min(1)).default([]),
+  /** Accepted clock difference between the signer and the kiosk. */
+  signatureWindowMs: z.number().int().positive().default(60_000),
+  badgeInput: z
+    .object({
+      /** Accept badges on `<base>/badge`. */
+      enabled: z.boolean().default(true),
+      /** `auto`: signed payloads required only in `badge`-only mode, where a badge alone opens the door. */
+      requireSigned: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+      /** Log full badge numbers from this topic (default: masked). */
+      logFull: z.boolean().default(false),
+    })
+    .prefault({}),
+  limits: z
+    .object({
+      enrollPayloadBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(16 * 1024 * 1024),
+      payloadBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(64 * 1024),
+      jsonDepth: z.number().int().positive().max(256).default(16),
+      imagesPerEnroll: z.number().int().positive().default(10),
+      /** Decoded pixels per enrollment image (image bombs). */
+      imageMaxPixels: z.number().int().positive().default(12_000_000),
+      captureSamplesMax: z.number().int().positive().default(20),
+      captureTimeoutMsMax: z.number().int().positive().default(60_000),
+    })
+    .prefault({}),
+  outbox: z
+    .object({
+      /** Undelivered events kept; beyond this the oldest are dropped (and the drop is reported). */
+      maxEvents: z.number().int().positive().default(10_000),
+      /** Rewrite the journal once this many delivered entries have accumulated. */
+      compactAfter: z.number().int().positive().default(1_000),
+      /** QoS 1 publishes awaiting PUBACK at once. */
+      inflight: z.number().int().positive().max(1000).default(50),
+    })
+    .prefault({}),
+  homeAssistant: z
+    .object({
+      enabled: z.boolean().default(false),
+      discoveryPrefix: z.string().default('homeassistant'),
+      /**
+       * HA cannot sign commands, so its lock "unlock" button is disabled unless explicitly allowed; then an
+       * unsigned `<base>/ha/lock/set` payload `UNLOCK` pulses the relay (protect that topic with broker ACLs).
+       */
+      allowRemoteUnlock: z.boolean().default(false),
+    })
+    .prefault({}),
+  fleet: z
+    .object({
+      enabled: z.boolean().default(false),
+      /** Prefix shared by every kiosk of the site. */
+      topic: z.string().default('facegate/_fleet'),
+      /**
+       * The fleet secret: signs and encrypts identity records, never commands. Required with `enabled`; must differ
+       * from `adminSecret`. Prefer `FACEGATE_FLEET_SECRET`; `facegate admin keygen --fleet` makes one.
+       */
+      secret: z.string().min(16, 'at least 16 characters').optional(),
+    })
+    .prefault({}),
+  embeddedBroker: z
+    .object({
+      /** Start aedes on `host:port` when no `url` is configured. */
+      enabled: z.boolean().default(true),
+      host: z.string().default('127.0.0.1'),
+      /** 0 = any free port; a busy port falls back to a free one (logged). */
+      port: z.number().int().min(0).max(65535).default(1883),
+    })
+    .prefault({}),
+});
+
+/** Rules across keys: fleet sync needs its own secret, never the admin one. */
+export const mqttConfigSchema = mqttSection.superRefine((c, ctx) => {
+  if (c.fleet.enabled && !c.fleet.secret)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['fleet', 'secret'],
+      message: 'fleet sync needs its own secret (FACEGATE_FLEET_SECRET); the admin secret no longer keys it',
+    });
+  if (c.fleet.secret && c.fleet.secret === c.adminSecret)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['fleet', 'secret'],
+      message: 'must differ from adminSecret (a fleet key must never be able to sign commands)',
+    });
+});
 
 export type MqttConfig = z.infer<typeof mqttConfigSchema>;
 export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
