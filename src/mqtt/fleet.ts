@@ -305,8 +305,12 @@ export class FleetSync {
       );
     } else {
       const local = this.ctx.db.record(id);
-      // The broker holds an older record than ours: republish, so late joiners converge on the same winner.
-      if (local && compareRanks(rankOf(local), remoteRank) > 0) return this.republish(id);
+      // The broker holds an older record than ours: republish, so late joiners converge on the same winner (an old
+      // tombstone left on the tombstone topic under a re-enrolled identity is harmless: the identity beats it).
+      if (local && compareRanks(rankOf(local), remoteRank) > 0) {
+        if (where.kind === 'identities' || local.kind === 'tombstone') this.republish(id);
+        return;
+      }
     }
     this.published[id] = rankString(remoteRank);
     this.scheduleSave();
@@ -339,9 +343,9 @@ export class FleetSync {
         }
         this.published[id] = rank;
         this.scheduleSave();
-        // Changed again while in flight: send the newer one.
+        // Changed again, or asked for again (a topic emptied meanwhile), while in flight: send it again.
         const now = this.ctx.db.record(id);
-        if (now && rankString(rankOf(now)) !== rank) this.republish(id);
+        if (this.dirty.has(id) || (now && rankString(rankOf(now)) !== rank)) this.republish(id);
       };
       for (const topic of topics) io.publish(topic, payload, true, done);
     }
