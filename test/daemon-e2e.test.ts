@@ -22,6 +22,7 @@ import { Controller } from '../src/daemon/controller.ts';
 import type { AccessEvent } from '../src/daemon/event-bus.ts';
 import { signCommand } from '../src/mqtt/auth.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
+import { facegate as facegateCli } from './helpers/cli.ts';
 import { CHROMIUM, CHROMIUM_ARGS, skipUnlessChromium } from './helpers/display-fixture.ts';
 import { blankImage, composeFaceImage, composeFacePng, frameOf } from './helpers/face-frames.ts';
 import { freePort, startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
@@ -218,6 +219,7 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
     let profileDir = '';
     let watcher: MqttClient;
     let httpPort = 0;
+    let spawnedDb = '';
     const published: Array<Record<string, unknown>> = [];
 
     before(async () => {
@@ -235,6 +237,7 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
         await composeFacePng(sharedPath('data', 'faces', 'bbt', 'amy', 'amy5.png')),
       );
       const db = path.join(dir, 'spawned-faces.json');
+      spawnedDb = db;
       await copyFile(path.join(dir, 'faces.json'), db);
       child = spawn(
         process.execPath,
@@ -396,6 +399,43 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
       const granted = await decision('66660006');
       assert.equal(granted.decision, 'granted', JSON.stringify(granted));
       assert.equal(granted.identityId, 'amy-again');
+    });
+
+    test('`facegate db remove` while the daemon runs: the daemon denies that badge, and its next write keeps the deletion', async () => {
+      const changedBefore = lines.filter((l) => l.event === 'db-changed').length;
+      const cli = await facegateCli(['db', 'remove', 'amy-again', '--db', spawnedDb]);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.match(cli.stderr, new RegExp(`running daemon \\(pid ${child.pid}\\)`));
+      // Wait for the daemon's own word that it loaded the change (not for a fixed time); the badge decides below.
+      await until(
+        () => (lines.filter((l) => l.event === 'db-changed').length > changedBefore ? true : undefined),
+        'the daemon to load the change',
+        10_000,
+      ).catch(() => undefined);
+      const denied = await decision('66660006');
+      assert.equal(denied.decision, 'denied', JSON.stringify(denied));
+      assert.equal(denied.reason, 'unknown-badge');
+
+      // The daemon's next write (a signed update of someone else) must not bring amy-again back.
+      const results: Array<Record<string, unknown>> = [];
+      await watcher.subscribeAsync('facegate/e2e-spawned/cmd/update/result', { qos: 1 });
+      watcher.on('message', (topic, payload) => {
+        if (topic.endsWith('/cmd/update/result'))
+          results.push(JSON.parse(payload.toString()) as Record<string, unknown>);
+      });
+      const update = signCommand('update', { id: 'raj', name: 'Raj K.' }, { secret: ADMIN_SECRET });
+      await watcher.publishAsync('facegate/e2e-spawned/cmd/update', JSON.stringify(update), { qos: 1 });
+      assert.equal((await until(() => results[0], 'the update result')).ok, true);
+      const file = JSON.parse(await readFile(spawnedDb, 'utf8')) as {
+        identities: Array<{ id: string; name: string }>;
+        tombstones: Array<{ id: string }>;
+      };
+      assert.ok(!file.identities.some((i) => i.id === 'amy-again'), 'the deleted identity came back');
+      assert.ok(
+        file.tombstones.some((t) => t.id === 'amy-again'),
+        'the tombstone was erased',
+      );
+      assert.equal(file.identities.find((i) => i.id === 'raj')?.name, 'Raj K.');
     });
 
     test('SIGTERM → relay locked, exit code 0', async () => {

@@ -147,3 +147,49 @@ test('identify: nearest identity under the threshold, else not in the database; 
   await db.upsert({ ...person('ann'), enabled: false });
   assert.equal(identifyDescriptor(db, new Float32Array([0.1, 0, 0]), 'dlib-resnet128', 0.6).identity, null);
 });
+
+test('a version-1 file opens in deletion epoch 0, opening leaves it as it was, the next change saves version 2', async () => {
+  const v1 = {
+    schemaVersion: 1,
+    identities: [
+      { id: 'ann', name: 'ANN', badges: ['1001'], enabled: true, version: 3, updatedAt: 'then', encodings: [] },
+    ],
+    tombstones: [{ id: 'bob', version: 5, deletedAt: 'then' }],
+  };
+  await writeFile(file, JSON.stringify(v1));
+  const db = await FaceDb.open(file);
+  assert.equal(db.get('ann')?.epoch, 0);
+  assert.deepEqual(db.tombstones(), [{ id: 'bob', epoch: 0, version: 5, deletedAt: 'then' }]);
+  assert.equal(await readFile(file, 'utf8'), JSON.stringify(v1));
+  await db.upsert(person('carl'));
+  const saved = JSON.parse(await readFile(file, 'utf8'));
+  assert.equal(saved.schemaVersion, 2);
+  assert.deepEqual(
+    saved.identities.map((i: { id: string; epoch: number }) => `${i.id}@${i.epoch}`),
+    ['ann@0', 'carl@0'],
+  );
+  assert.equal(saved.tombstones[0].epoch, 0);
+});
+
+test('a file from a newer facegate is refused, not downgraded', async () => {
+  await writeFile(file, JSON.stringify({ schemaVersion: 99, identities: [] }));
+  await assert.rejects(FaceDb.open(file), /schema version 99 is newer/);
+});
+
+test('enrolling a deleted id again starts a new epoch with nothing of the old identity', async () => {
+  const db = await FaceDb.open(file);
+  await db.upsert(person('ann', ['1001']));
+  await db.addEncodings('ann', [enc([1, 2, 3])]);
+  await db.remove('ann');
+  assert.deepEqual(
+    db.tombstones().map((t) => [t.id, t.epoch, t.version]),
+    [['ann', 0, 3]],
+  );
+  const again = await db.upsert(person('ann', ['1002']));
+  assert.equal(again.epoch, 1);
+  assert.equal(again.version, 4);
+  assert.deepEqual(again.encodings, []);
+  assert.deepEqual(db.tombstones(), []);
+  await db.upsert({ ...person('ann', ['1002']), name: 'Ann' });
+  assert.equal(db.get('ann')?.epoch, 1, 'an edit stays in its epoch');
+});

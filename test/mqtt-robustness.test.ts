@@ -43,7 +43,7 @@ before(async () => {
   mod = createMqttModule(
     daemon.ctx,
     testMqttConfig(broker.url, broker.protocolVersion, {
-      fleet: { enabled: true, topic: 'facegate/_fleet' },
+      fleet: { enabled: true, topic: 'facegate/_fleet', secret: 'fleet-secret-for-the-fuzz-test' },
       homeAssistant: { enabled: true },
       limits: { enrollPayloadBytes: 1024 * 1024, imageMaxPixels: 500_000 },
     }),

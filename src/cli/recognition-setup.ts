@@ -57,11 +57,25 @@ export async function thresholdFor(cmd: Command, encoder: FaceEncoder, flags: Re
   return flags.threshold ?? (await cliConfig(cmd)).recognition.threshold ?? encoder.defaultThreshold;
 }
 
-export async function openDb(cmd: Command): Promise<FaceDb> {
+async function dbFile(cmd: Command): Promise<string> {
   const flag = globalFlags(cmd).db;
-  if (flag) return FaceDb.open(flag);
+  if (flag) return flag;
   const { data } = await cliConfig(cmd);
-  return FaceDb.open(data.dbFile ?? (data.dir === 'data' ? DEFAULT_DB_FILE : path.join(data.dir, 'faces.json')));
+  return data.dbFile ?? (data.dir === 'data' ? DEFAULT_DB_FILE : path.join(data.dir, 'faces.json'));
+}
+
+/** The database the command works on; its first change says in one line (stderr) if a running daemon follows it. */
+export async function openDb(cmd: Command): Promise<FaceDb> {
+  const db = await FaceDb.open(await dbFile(cmd));
+  const off = db.onChange(() => {
+    off();
+    const pid = db.runningDaemon();
+    if (pid !== null)
+      process.stderr.write(
+        `note: the running daemon (pid ${pid}) follows ${db.file} and applies this change within 2 s\n`,
+      );
+  });
+  return db;
 }
 
 export async function qualityGateFor(cmd: Command, allowMultiple: boolean): Promise<QualityGate> {

@@ -123,7 +123,14 @@ export class Controller {
     // 2. Data and models.
     const dataDir = path.resolve(config.data.dir);
     await mkdir(dataDir, { recursive: true });
-    this.db = await FaceDb.open(config.data.dbFile ?? path.join(dataDir, 'faces.json'));
+    // Followed: a change by the CLI or another writer is picked up within a second (FaceDb's watch + poll).
+    this.db = await FaceDb.open(config.data.dbFile ?? path.join(dataDir, 'faces.json'), {
+      watch: true,
+      onWatchError: (message) =>
+        logger.warn({ event: 'db-reload-failed', error: message }, `face database change not loaded: ${message}`),
+      onExternalChange: (changed) =>
+        logger.info({ event: 'db-changed', changed }, `face database changed by another process: ${changed} ids`),
+    });
     this.db.onChange((id, change) => bus.emit('identitiesChanged', { id, change }));
     this.analyser = await WorkerAnalyser.start(
       {
@@ -312,6 +319,23 @@ export class Controller {
     }
   }
 
+  /**
+   * Re-reads the face database now (SIGHUP, `systemctl reload`): every changed id goes out as `identitiesChanged`,
+   * so the door flow, the matching index and the portrait cache follow. A file that no longer validates is refused
+   * (logged) and the database in memory stays as it was. Never rejects, so a signal handler can call it as is;
+   * resolves to the number of changed ids, or null when the file was refused.
+   */
+  async reloadDatabase(): Promise<number | null> {
+    try {
+      const changed = await this.db.reload();
+      this.logger.info({ event: 'db-reloaded', changed }, `face database reloaded: ${changed} identities changed`);
+      return changed;
+    } catch (err) {
+      this.logger.error({ event: 'db-reload-failed', error: errorMessage(err) }, errorMessage(err));
+      return null;
+    }
+  }
+
   /** Stops everything in reverse order; the relay ends in its fail state (locked). Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= this.stopAll();
@@ -336,6 +360,7 @@ export class Controller {
     if (this.flow) await step('door flow', () => this.flow.stop());
     if (this.analyser) await step('inference worker', () => this.analyser.close());
     // The face database writes each change atomically as it happens: nothing is pending once the modules stopped.
+    if (this.db) await step('face database', () => this.db.close());
     if (this.doorLock) await step('door lock', () => this.doorLock.stop());
     this.sd?.stop();
     this.removeGuards?.();

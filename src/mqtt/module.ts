@@ -14,7 +14,7 @@ import { errorMessage, FacegateError } from '../util/errors.ts';
 import { CommandVerifier, parsePublicKey } from './auth.ts';
 import { type CommandResult, MUTATING_VERBS, runCommand } from './commands.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
-import { FleetSync } from './fleet.ts';
+import { FleetSync, mqttFleetIo } from './fleet.ts';
 import { discoveryMessages } from './homeassistant.ts';
 import { NonceStore } from './nonce-store.ts';
 import { Outbox, OutboxPublisher } from './outbox.ts';
@@ -227,7 +227,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
   function onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const fail = (err: unknown) => audit({ topic, err: errorMessage(err) }, 'message handler failed');
     try {
-      if (fleet && fleet.topics.idOf(topic) !== null) fleet.handle(topic, payload);
+      if (fleet?.owns(topic)) fleet.handle(topic, payload);
       else if (topic === topics.badge) handleBadge(payload).catch(fail);
       else if (topic === topics.haLockSet) handleHaLock(payload);
       else {
@@ -246,14 +246,11 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     const subscriptions: Record<string, { qos: 0 | 1 }> = { [topics.commandFilter]: { qos: 1 } };
     if (config.badgeInput.enabled) subscriptions[topics.badge] = { qos: 1 };
     if (config.homeAssistant.enabled) subscriptions[topics.haLockSet] = { qos: 1 };
-    if (fleet) subscriptions[fleet.topics.identityFilter] = { qos: 1 };
     c.subscribe(subscriptions, (err) => {
       if (err) logger.error({ event: 'mqtt', err: errorMessage(err) }, 'subscribe failed');
-      else if (fleet)
-        fleet.connected((topic, payload, done) =>
-          c.publish(topic, payload, { qos: 1, retain: true }, (e) => done(e ?? undefined)),
-        );
     });
+    // Fleet sync subscribes by itself, in order (tombstones before identity records).
+    fleet?.connected(mqttFleetIo(c));
     if (lastDoorState) c.publish(topics.doorState, lastDoorState, { qos: 1, retain: true });
     if (config.homeAssistant.enabled) {
       for (const m of discoveryMessages(
@@ -317,13 +314,10 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
       onDrop: (entry) =>
         logger.warn({ event: 'mqtt-outbox', eventId: entry.id }, 'outbox full: oldest undelivered event dropped'),
     });
-    if (config.fleet.enabled) {
-      if (!config.adminSecret)
-        logger.warn({ event: 'fleet' }, 'fleet sync needs mqtt.adminSecret (it keys the encryption): disabled');
-      else {
-        fleet = new FleetSync(ctx, { prefix: config.fleet.topic, secret: config.adminSecret, kioskId, logger });
-        fleet.start();
-      }
+    // The config refuses fleet sync without its own secret (src/config/sections/mqtt.ts).
+    if (config.fleet.enabled && config.fleet.secret) {
+      fleet = new FleetSync(ctx, { prefix: config.fleet.topic, secret: config.fleet.secret, kioskId, logger });
+      fleet.start();
     }
 
     let protocolVersion: 4 | 5 = config.protocolVersion;

@@ -54,24 +54,55 @@ export function buildTopics(base: string): Topics {
 }
 
 export interface FleetTopics {
+  /** Identity records and tombstones, one retained message per id: `<prefix>/identities/<level>`. */
   identityFilter: string;
-  identity(id: string): string;
-  idOf(topic: string): string | null;
+  /** A second retained copy of every tombstone, `<prefix>/tombstones/<level>`, subscribed (and honoured) first. */
+  tombstoneFilter: string;
+  /**
+   * The one topic level of an id: its percent-encoding (`encodeURIComponent`, so `/`, `+`, `#` cannot change the
+   * topic's shape). Null for an id that has none (lone UTF-16 surrogates). Levels are compared raw, never decoded:
+   * `ki%61n` is not the level of `kian`.
+   */
+  level(id: string): string | null;
+  identity(level: string): string;
+  tombstone(level: string): string;
+  /** This kiosk's own topic for the markers that tell it a subscription's retained messages have all arrived. */
+  sync(kioskId: string): string;
+  /** Which fleet topic this is, with its raw level; null for any other topic (including deeper ones). */
+  parse(topic: string): { kind: 'identities' | 'tombstones'; level: string } | { kind: 'sync' } | null;
 }
 
 export function buildFleetTopics(prefix: string): FleetTopics {
   const identities = `${prefix}/identities/`;
+  const tombstones = `${prefix}/tombstones/`;
+  const sync = `${prefix}/sync/`;
+  const levelAfter = (topic: string, start: string) => {
+    const level = topic.slice(start.length);
+    return level.length > 0 && !level.includes('/') ? level : null;
+  };
   return {
     identityFilter: `${identities}+`,
-    // Identity ids are free text; encode so `/`, `+`, `#` cannot change the topic's shape.
-    identity: (id) => `${identities}${encodeURIComponent(id)}`,
-    idOf: (topic) => {
-      if (!topic.startsWith(identities)) return null;
+    tombstoneFilter: `${tombstones}+`,
+    level: (id) => {
       try {
-        return decodeURIComponent(topic.slice(identities.length));
+        return encodeURIComponent(id);
       } catch {
         return null;
       }
+    },
+    identity: (level) => `${identities}${level}`,
+    tombstone: (level) => `${tombstones}${level}`,
+    sync: (kioskId) => `${sync}${kioskId}`,
+    parse: (topic) => {
+      for (const [kind, start] of [
+        ['identities', identities],
+        ['tombstones', tombstones],
+      ] as const) {
+        if (!topic.startsWith(start)) continue;
+        const level = levelAfter(topic, start);
+        return level === null ? null : { kind, level };
+      }
+      return topic.startsWith(sync) ? { kind: 'sync' } : null;
     },
   };
 }

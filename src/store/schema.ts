@@ -1,7 +1,8 @@
 /** The face database's file format, validated on every read so a bad file is refused, never overwritten. */
 import { z } from 'zod';
 
-export const DB_SCHEMA_VERSION = 1;
+/** 2 added the deletion epoch to identities and tombstones (src/store/migrations.ts reads version 1). */
+export const DB_SCHEMA_VERSION = 2;
 
 export const encodingSchema = z.object({
   vector: z.array(z.number().finite()).min(1),
@@ -22,13 +23,25 @@ export const identitySchema = z.object({
   validUntil: z.string().optional(),
   /** The person agreed to have a stylized welcome portrait made from their face crop. */
   portraitConsent: z.boolean().optional(),
-  /** Incremented on every change; fleet sync applies only newer versions. */
+  /**
+   * Deletion epoch: the id's lives so far. A tombstone of epoch e beats every identity of epoch <= e whatever its
+   * version (an edit made elsewhere during a partition never revives a deleted person); enrolling a deleted id again
+   * starts epoch e + 1, a new identity.
+   */
+  epoch: z.number().int().nonnegative(),
+  /** Incremented on every change; fleet sync applies only newer versions within an epoch. */
   version: z.number().int().nonnegative(),
   updatedAt: z.string(),
   encodings: z.array(encodingSchema),
 });
 
-export const tombstoneSchema = z.object({ id: z.string(), version: z.number().int(), deletedAt: z.string() });
+/** A deleted identity, without any face data: id, the epoch it ended, version and time. */
+export const tombstoneSchema = z.object({
+  id: z.string().min(1).max(128),
+  epoch: z.number().int().nonnegative(),
+  version: z.number().int(),
+  deletedAt: z.string(),
+});
 
 export const dbFileSchema = z.object({
   schemaVersion: z.literal(DB_SCHEMA_VERSION),
@@ -41,6 +54,8 @@ export type StoredEncoding = z.infer<typeof encodingSchema>;
 export type Identity = z.infer<typeof identitySchema>;
 export type Tombstone = z.infer<typeof tombstoneSchema>;
 export type DbFile = z.infer<typeof dbFileSchema>;
+/** What the database holds for one id: the identity, or the tombstone of its deletion. */
+export type DbRecord = { kind: 'identity'; identity: Identity } | { kind: 'tombstone'; tombstone: Tombstone };
 
 export function emptyDb(): DbFile {
   return { schemaVersion: DB_SCHEMA_VERSION, identities: [], tombstones: [] };

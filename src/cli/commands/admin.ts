@@ -1,9 +1,10 @@
 /**
  * `facegate admin sign <verb> [json]` prints a signed command payload; `facegate admin send <verb> [json]` publishes
  * one to a kiosk and waits for its result (exit 0 ok, 2 error or timeout); `facegate admin keygen` makes an
- * Ed25519 admin key pair. The secret comes from FACEGATE_ADMIN_SECRET, --secret-file, or --key (Ed25519 PEM).
+ * Ed25519 admin key pair (`--fleet`: a fleet secret). The secret comes from FACEGATE_ADMIN_SECRET, --secret-file,
+ * or --key (Ed25519 PEM).
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import mqtt from 'mqtt';
@@ -148,7 +149,15 @@ export function registerAdminCommands(program: Command): void {
   admin
     .command('keygen')
     .description('print a new Ed25519 admin key pair (private PEM, then the public key for mqtt.adminPublicKeys)')
-    .action(() => {
+    .option(
+      '--fleet',
+      'print a new fleet secret instead (mqtt.fleet.secret / FACEGATE_FLEET_SECRET; it signs no command)',
+    )
+    .action((opts: { fleet?: boolean }) => {
+      if (opts.fleet) {
+        process.stdout.write(`${randomBytes(32).toString('base64url')}\n`);
+        return;
+      }
       const { privateKey, publicKey } = generateKeyPairSync('ed25519');
       process.stdout.write(`${privateKey.export({ type: 'pkcs8', format: 'pem' })}`);
       process.stdout.write(`${publicKey.export({ type: 'spki', format: 'pem' })}`);

@@ -1,7 +1,8 @@
 /** `facegate db list | show <id> | remove <id> | export <file> | import <file>`. Output never includes vectors. */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { dbFileSchema, describeZodError, type Identity } from '../../store/schema.ts';
+import { parseDbFile } from '../../store/migrations.ts';
+import type { Identity } from '../../store/schema.ts';
 import { ExitCode, FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
 import { openDb } from '../recognition-setup.ts';
@@ -89,9 +90,8 @@ export function registerDbCommands(program: Command): void {
       } catch (err) {
         throw new FacegateError(`${file}: cannot read as JSON (${(err as Error).message.split('\n')[0]})`);
       }
-      const parsed = dbFileSchema.safeParse(raw);
-      if (!parsed.success)
-        throw new FacegateError(`${file}: not a facegate database export (${describeZodError(parsed.error)})`);
+      const parsed = parseDbFile(raw);
+      if (!parsed.ok) throw new FacegateError(`${file}: not a facegate database export (${parsed.error})`);
       const target = await openDb(cmd);
       for (const identity of parsed.data.identities) {
         for (const badge of identity.badges) {
@@ -103,10 +103,8 @@ export function registerDbCommands(program: Command): void {
           }
         }
       }
-      for (const identity of parsed.data.identities) {
-        const existing = target.get(identity.id);
-        await target.put({ ...identity, version: Math.max(identity.version, (existing?.version ?? 0) + 1) });
-      }
+      // Each one becomes newer than what the database holds (a deleted id comes back as a new identity).
+      for (const identity of parsed.data.identities) await target.put(identity);
       output(
         flags,
         { imported: parsed.data.identities.length },

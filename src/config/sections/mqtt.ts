@@ -1,14 +1,17 @@
 /**
  * The `mqtt` section of the config: broker connection, admin authentication, limits, outbox, Home Assistant,
  * fleet sync and the embedded broker. Secrets may come from the environment so the YAML file can stay readable
- * by people who must not hold them (`FACEGATE_MQTT_PASSWORD`, `FACEGATE_ADMIN_SECRET`).
+ * by people who must not hold them (`FACEGATE_MQTT_PASSWORD`, `FACEGATE_ADMIN_SECRET`, `FACEGATE_FLEET_SECRET`).
+ * Key layout: commands are verified with `adminPublicKeys` (Ed25519: the kiosk holds no key that can sign one) or
+ * `adminSecret` (HMAC: whoever reads it can sign commands); fleet records with `fleet.secret`, which cannot sign
+ * commands, so a stolen kiosk cannot unlock the other doors.
  */
 import { z } from 'zod';
 
 /** Topic segments must not contain MQTT wildcards or separators. */
 const topicSegment = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only');
 
-export const mqttConfigSchema = z.object({
+const mqttSection = z.object({
   /** Whether the daemon talks MQTT at all. */
   enabled: z.boolean().default(true),
   /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://...`. Absent → the embedded broker (when enabled). */
@@ -34,9 +37,12 @@ export const mqttConfigSchema = z.object({
       rejectUnauthorized: z.boolean().default(true),
     })
     .optional(),
-  /** Site secret for HMAC-SHA256 command signatures and the fleet key. Prefer `FACEGATE_ADMIN_SECRET`. */
+  /**
+   * Site secret for HMAC-SHA256 command signatures. Anyone who reads it can sign commands (unlock) for every kiosk
+   * holding it: prefer `adminPublicKeys` and leave this unset. Prefer `FACEGATE_ADMIN_SECRET` to the file.
+   */
   adminSecret: z.string().min(16, 'at least 16 characters').optional(),
-  /** Ed25519 admin public keys: PEM (SPKI) or base64 of the 32 raw key bytes. */
+  /** Ed25519 admin public keys: PEM (SPKI) or base64 of the 32 raw key bytes. Enough alone: no secret needed. */
   adminPublicKeys: z.array(z.string().min(1)).default([]),
   /** Accepted clock difference between the signer and the kiosk. */
   signatureWindowMs: z.number().int().positive().default(60_000),
@@ -96,6 +102,11 @@ export const mqttConfigSchema = z.object({
       enabled: z.boolean().default(false),
       /** Prefix shared by every kiosk of the site. */
       topic: z.string().default('facegate/_fleet'),
+      /**
+       * The fleet secret: signs and encrypts identity records, never commands. Required with `enabled`; must differ
+       * from `adminSecret`. Prefer `FACEGATE_FLEET_SECRET`; `facegate admin keygen --fleet` makes one.
+       */
+      secret: z.string().min(16, 'at least 16 characters').optional(),
     })
     .prefault({}),
   embeddedBroker: z
@@ -109,6 +120,22 @@ export const mqttConfigSchema = z.object({
     .prefault({}),
 });
 
+/** Rules across keys: fleet sync needs its own secret, never the admin one. */
+export const mqttConfigSchema = mqttSection.superRefine((c, ctx) => {
+  if (c.fleet.enabled && !c.fleet.secret)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['fleet', 'secret'],
+      message: 'fleet sync needs its own secret (FACEGATE_FLEET_SECRET); the admin secret no longer keys it',
+    });
+  if (c.fleet.secret && c.fleet.secret === c.adminSecret)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['fleet', 'secret'],
+      message: 'must differ from adminSecret (a fleet key must never be able to sign commands)',
+    });
+});
+
 export type MqttConfig = z.infer<typeof mqttConfigSchema>;
 export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
 
@@ -120,6 +147,7 @@ export function applyMqttEnv(
   const out: MqttConfigInput = { ...(section ?? {}) };
   if (env.FACEGATE_MQTT_PASSWORD) out.password = env.FACEGATE_MQTT_PASSWORD;
   if (env.FACEGATE_ADMIN_SECRET) out.adminSecret = env.FACEGATE_ADMIN_SECRET;
+  if (env.FACEGATE_FLEET_SECRET) out.fleet = { ...(out.fleet ?? {}), secret: env.FACEGATE_FLEET_SECRET };
   if (env.FACEGATE_MQTT_URL && !out.url) out.url = env.FACEGATE_MQTT_URL;
   return out;
 }

@@ -1,0 +1,48 @@
+/**
+ * Face database files of earlier schema versions, and how each becomes the current one. Opening never writes: the
+ * migrated form is saved by the next change, so a read-only command leaves an old file as it was.
+ * Version 1 had no deletion epoch: every identity and tombstone in it belongs to epoch 0 (the id's first life).
+ */
+import { z } from 'zod';
+import {
+  DB_SCHEMA_VERSION,
+  type DbFile,
+  dbFileSchema,
+  describeZodError,
+  identitySchema,
+  tombstoneSchema,
+} from './schema.ts';
+
+const v1Schema = z.object({
+  schemaVersion: z.literal(1),
+  identities: z.array(identitySchema.omit({ epoch: true })),
+  tombstones: z.array(tombstoneSchema.omit({ epoch: true })).default([]),
+});
+
+export type ParsedDbFile = { ok: true; data: DbFile; migratedFrom: number | null } | { ok: false; error: string };
+
+/** Validates a parsed file of any known version and returns it in the current form. */
+export function parseDbFile(raw: unknown): ParsedDbFile {
+  const version = typeof raw === 'object' && raw !== null ? (raw as { schemaVersion?: unknown }).schemaVersion : null;
+  if (typeof version === 'number' && version > DB_SCHEMA_VERSION)
+    return {
+      ok: false,
+      error: `schema version ${version} is newer than this facegate (${DB_SCHEMA_VERSION}): upgrade`,
+    };
+  if (version === 1) {
+    const old = v1Schema.safeParse(raw);
+    if (!old.success) return { ok: false, error: describeZodError(old.error) };
+    return {
+      ok: true,
+      migratedFrom: 1,
+      data: {
+        schemaVersion: DB_SCHEMA_VERSION,
+        identities: old.data.identities.map((i) => ({ ...i, epoch: 0 })),
+        tombstones: old.data.tombstones.map((t) => ({ ...t, epoch: 0 })),
+      },
+    };
+  }
+  const parsed = dbFileSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, error: describeZodError(parsed.error) };
+  return { ok: true, data: parsed.data, migratedFrom: null };
+}
