@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  compileSchedule,
+  compileSchedules,
+  explainAt,
+  type HolidayCalendars,
+  isOpenAt,
+  nextTransition,
+  type Schedule,
+} from '../../src/access/schedule.ts';
+import { checkTimeZone } from '../../src/access/time-zone.ts';
+import { seededRandom } from '../../src/util/random.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
+
+const BERLIN = 'Europe/Berlin';
+const NEW_YORK = 'America/New_York';
+const NONE: HolidayCalendars = new Map();
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+/** Instants written with their offset, so the expectations do not depend on the code under test. */
+const at = (iso: string) => Date.parse(iso);
+const schedule = (...windows: string[]) => compileSchedule({ name: 's', windows });
+
+test('office hours in Berlin: open from the start minute, closed from the end minute, closed at the weekend', () => {
+  const office = schedule('mon-fri 07:00-19:00', 'sat 09:00-13:00');
+  const open = (iso: string) => isOpenAt(office, at(iso), BERLIN, NONE);
+  assert.equal(open('2025-06-04T06:59:59+02:00'), false); // Wednesday
+  assert.equal(open('2025-06-04T07:00:00+02:00'), true);
+  assert.equal(open('2025-06-04T18:59:59+02:00'), true);
+  assert.equal(open('2025-06-04T19:00:00+02:00'), false);
+  assert.equal(open('2025-06-07T10:00:00+02:00'), true); // Saturday
+  assert.equal(open('2025-06-07T13:00:00+02:00'), false);
+  assert.equal(open('2025-06-08T10:00:00+02:00'), false); // Sunday
+  // The same instant is 04:00 in New York: the zone decides.
+  assert.equal(isOpenAt(office, at('2025-06-04T10:00:00+02:00'), NEW_YORK, NONE), false);
+});
+
+test('a window across midnight belongs to the day it starts on', () => {
+  const night = schedule('fri 22:00-06:00');
+  const open = (iso: string) => isOpenAt(night, at(iso), BERLIN, NONE);
+  assert.equal(open('2025-06-06T21:59:00+02:00'), false); // Friday
+  assert.equal(open('2025-06-06T22:00:00+02:00'), true);
+  assert.equal(open('2025-06-07T00:00:00+02:00'), true); // Saturday after midnight
+  assert.equal(open('2025-06-07T05:59:59+02:00'), true);
+  assert.equal(open('2025-06-07T06:00:00+02:00'), false);
+  assert.equal(open('2025-06-07T22:30:00+02:00'), false, 'Saturday night is not Friday night');
+  assert.equal(open('2025-06-06T01:00:00+02:00'), false, 'Friday early morning belongs to Thursday');
+  // Sunday night runs into Monday morning over the week end.
+  assert.equal(isOpenAt(schedule('sun 23:00-01:00'), at('2025-06-09T00:30:00+02:00'), BERLIN, NONE), true);
+});
+
+test('24:00 ends the window at midnight', () => {
+  const evening = schedule('mon 18:00-24:00');
+  assert.equal(isOpenAt(evening, at('2025-06-02T23:59:59+02:00'), BERLIN, NONE), true);
+  assert.equal(isOpenAt(evening, at('2025-06-03T00:00:00+02:00'), BERLIN, NONE), false);
+});
+
+test('Berlin spring forward (2025-03-30, 02:00 CET → 03:00 CEST): a boundary in the gap takes effect at the jump', () => {
+  const late = schedule('sun 02:30-04:00');
+  assert.equal(isOpenAt(late, at('2025-03-30T01:59:59+01:00'), BERLIN, NONE), false);
+  assert.equal(isOpenAt(late, at('2025-03-30T03:00:00+02:00'), BERLIN, NONE), true, 'first moment past 02:30');
+  assert.equal(isOpenAt(late, at('2025-03-30T04:00:00+02:00'), BERLIN, NONE), false);
+  assert.deepEqual(nextTransition(late, at('2025-03-29T12:00:00+01:00'), BERLIN, NONE), {
+    at: at('2025-03-30T03:00:00+02:00'),
+    open: true,
+  });
+  // A window wholly inside the gap does not open that day; the next one is a week later.
+  const lost = schedule('sun 02:00-02:45');
+  assert.deepEqual(nextTransition(lost, at('2025-03-29T12:00:00+01:00'), BERLIN, NONE), {
+    at: at('2025-04-06T02:00:00+02:00'),
+    open: true,
+  });
+  // A window ending in the gap closes at the jump.
+  const early = schedule('sun 01:00-02:30');
+  assert.deepEqual(nextTransition(early, at('2025-03-30T01:30:00+01:00'), BERLIN, NONE), {
+    at: at('2025-03-30T03:00:00+02:00'),
+    open: false,
+  });
+  // An overnight window across the jump lasts 7 h of real time.
+  const night = schedule('sat 22:00-06:00');
+  const opens = nextTransition(night, at('2025-03-29T12:00:00+01:00'), BERLIN, NONE)!;
+  const closes = nextTransition(night, opens.at, BERLIN, NONE)!;
+  assert.deepEqual([opens.open, closes.open, closes.at - opens.at], [true, false, 7 * HOUR]);
+});
+
+test('Berlin fall back (2025-10-26, 03:00 CEST → 02:00 CET): windows stay whole through the repeated hour', () => {
+  const late = schedule('sun 02:30-04:00');
+  assert.equal(isOpenAt(late, at('2025-10-26T02:29:59+02:00'), BERLIN, NONE), false);
+  assert.equal(isOpenAt(late, at('2025-10-26T02:45:00+02:00'), BERLIN, NONE), true);
+  assert.equal(isOpenAt(late, at('2025-10-26T02:10:00+01:00'), BERLIN, NONE), true, 'no hole when the clocks go back');
+  assert.equal(isOpenAt(late, at('2025-10-26T03:59:59+01:00'), BERLIN, NONE), true);
+  assert.equal(isOpenAt(late, at('2025-10-26T04:00:00+01:00'), BERLIN, NONE), false);
+  assert.deepEqual(nextTransition(late, at('2025-10-26T02:31:00+02:00'), BERLIN, NONE), {
+    at: at('2025-10-26T04:00:00+01:00'),
+    open: false,
+  });
+  // An end inside the repeated hour takes its last reading.
+  const early = schedule('sun 01:00-02:30');
+  assert.equal(isOpenAt(early, at('2025-10-26T02:45:00+02:00'), BERLIN, NONE), true);
+  assert.deepEqual(nextTransition(early, at('2025-10-26T01:00:00+02:00'), BERLIN, NONE), {
+    at: at('2025-10-26T02:30:00+01:00'),
+    open: false,
+  });
+  // An overnight window across the repeat lasts 9 h.
+  const night = schedule('sat 22:00-06:00');
+  const opens = nextTransition(night, at('2025-10-25T12:00:00+02:00'), BERLIN, NONE)!;
+  const closes = nextTransition(night, opens.at, BERLIN, NONE)!;
+  assert.deepEqual([opens.at, closes.at - opens.at], [at('2025-10-25T22:00:00+02:00'), 9 * HOUR]);
+});
+
+test('New York spring forward (2025-03-09, 02:00 EST → 03:00 EDT) and fall back (2025-11-02, 02:00 EDT → 01:00 EST)', () => {
+  const spring = schedule('sun 02:30-03:30');
+  assert.equal(isOpenAt(spring, at('2025-03-09T01:59:59-05:00'), NEW_YORK, NONE), false);
+  assert.equal(isOpenAt(spring, at('2025-03-09T03:00:00-04:00'), NEW_YORK, NONE), true);
+  assert.deepEqual(nextTransition(spring, at('2025-03-09T00:00:00-05:00'), NEW_YORK, NONE), {
+    at: at('2025-03-09T03:00:00-04:00'),
+    open: true,
+  });
+  assert.deepEqual(nextTransition(spring, at('2025-03-09T03:00:00-04:00'), NEW_YORK, NONE), {
+    at: at('2025-03-09T03:30:00-04:00'),
+    open: false,
+  });
+  const fall = schedule('sun 01:30-05:00');
+  assert.equal(isOpenAt(fall, at('2025-11-02T01:29:00-04:00'), NEW_YORK, NONE), false);
+  assert.equal(isOpenAt(fall, at('2025-11-02T01:45:00-04:00'), NEW_YORK, NONE), true);
+  assert.equal(isOpenAt(fall, at('2025-11-02T01:10:00-05:00'), NEW_YORK, NONE), true, 'no hole at 01:00 EST');
+  assert.deepEqual(nextTransition(fall, at('2025-11-01T12:00:00-04:00'), NEW_YORK, NONE), {
+    at: at('2025-11-02T01:30:00-04:00'),
+    open: true,
+  });
+  assert.deepEqual(nextTransition(fall, at('2025-11-02T01:30:00-04:00'), NEW_YORK, NONE), {
+    at: at('2025-11-02T05:00:00-05:00'),
+    open: false,
+  });
+});
+
+test('nextTransition: skips the weekend, ignores touching windows, null for a schedule that never changes', () => {
+  const office = schedule('mon-fri 07:00-19:00');
+  assert.deepEqual(nextTransition(office, at('2025-06-06T18:00:00+02:00'), BERLIN, NONE), {
+    at: at('2025-06-06T19:00:00+02:00'),
+    open: false,
+  });
+  assert.deepEqual(nextTransition(office, at('2025-06-06T19:00:00+02:00'), BERLIN, NONE), {
+    at: at('2025-06-09T07:00:00+02:00'),
+    open: true,
+  });
+  const split = schedule('mon 08:00-12:00', 'mon 12:00-18:00');
+  assert.deepEqual(nextTransition(split, at('2025-06-02T09:00:00+02:00'), BERLIN, NONE), {
+    at: at('2025-06-02T18:00:00+02:00'),
+    open: false,
+  });
+  assert.equal(nextTransition(schedule('mon-sun 00:00-24:00'), at('2025-06-02T09:00:00+02:00'), BERLIN, NONE), null);
+  assert.equal(isOpenAt(schedule('mon-sun 00:00-24:00'), at('2025-10-26T02:30:00+01:00'), BERLIN, NONE), true);
+});
+
+const calendars: HolidayCalendars = new Map([['public', new Set(['2025-12-25', '2025-12-26'])]]);
+const rules = compileSchedules([
+  { name: 'office', windows: ['mon-fri 07:00-19:00'], holidays: { calendars: ['public'] } },
+  { name: 'security', windows: ['mon-fri 06:00-22:00'], holidays: { calendars: ['public'], follow: 'skeleton' } },
+  { name: 'skeleton', windows: ['mon-sun 10:00-14:00'] },
+  { name: 'night', windows: ['mon-fri 22:00-06:00'], holidays: { calendars: ['public'] } },
+  { name: 'lost', windows: ['mon-fri 07:00-19:00'], holidays: { calendars: ['gone'] } },
+  { name: 'orphan', windows: ['mon-fri 07:00-19:00'], holidays: { calendars: ['public'], follow: 'missing' } },
+]);
+const named = (name: string): Schedule => rules.schedules.get(name)!;
+
+test('holidays close a schedule, or make it follow the holiday schedule', () => {
+  const christmas = at('2025-12-25T11:00:00+01:00'); // a Thursday
+  assert.deepEqual(explainAt(named('office'), christmas, BERLIN, calendars), {
+    open: false,
+    window: null,
+    holiday: { date: '2025-12-25', calendar: 'public', follow: null },
+    problem: null,
+  });
+  assert.equal(isOpenAt(named('office'), at('2025-12-24T11:00:00+01:00'), BERLIN, calendars), true);
+  assert.deepEqual(explainAt(named('security'), christmas, BERLIN, calendars), {
+    open: true,
+    window: 'mon-sun 10:00-14:00',
+    holiday: { date: '2025-12-25', calendar: 'public', follow: 'skeleton' },
+    problem: null,
+  });
+  assert.equal(isOpenAt(named('security'), at('2025-12-25T07:00:00+01:00'), BERLIN, calendars), false);
+  // Office closes Wednesday 19:00 and reopens after the two holidays, on Monday.
+  assert.deepEqual(nextTransition(named('office'), at('2025-12-24T19:00:00+01:00'), BERLIN, calendars), {
+    at: at('2025-12-29T07:00:00+01:00'),
+    open: true,
+  });
+  assert.deepEqual(nextTransition(named('security'), at('2025-12-24T22:00:00+01:00'), BERLIN, calendars), {
+    at: at('2025-12-25T10:00:00+01:00'),
+    open: true,
+  });
+});
+
+test('a holiday decides a whole overnight window by its starting day', () => {
+  const night = named('night');
+  // Wednesday 24th night runs into the holiday morning of the 25th; the 25th's own night is closed.
+  assert.equal(isOpenAt(night, at('2025-12-25T03:00:00+01:00'), BERLIN, calendars), true);
+  assert.equal(isOpenAt(night, at('2025-12-25T23:00:00+01:00'), BERLIN, calendars), false);
+  assert.equal(isOpenAt(night, at('2025-12-26T03:00:00+01:00'), BERLIN, calendars), false, 'part of the 25th');
+});
+
+test('a missing calendar or holiday schedule fails secure (closed, with the reason)', () => {
+  const wednesday = at('2025-06-04T10:00:00+02:00');
+  assert.deepEqual(explainAt(named('lost'), wednesday, BERLIN, calendars), {
+    open: false,
+    window: null,
+    holiday: null,
+    problem: 'holiday calendar "gone" is unknown',
+  });
+  assert.equal(isOpenAt(named('orphan'), wednesday, BERLIN, calendars), true, 'an ordinary day is unaffected');
+  const christmas = explainAt(named('orphan'), at('2025-12-25T11:00:00+01:00'), BERLIN, calendars);
+  assert.equal(christmas.open, false);
+  assert.equal(christmas.problem, 'holiday schedule "missing" is unknown');
+  assert.deepEqual(rules.problems, ['schedule "orphan": holiday schedule "missing" is unknown']);
+});
+
+test('compileSchedules leaves out a schedule that does not compile and says why', () => {
+  const { schedules, problems } = compileSchedules([
+    { name: 'good', windows: ['mon 08:00-09:00'] },
+    { name: 'bad', windows: ['mon 08:00-25:00'] },
+  ]);
+  assert.deepEqual([...schedules.keys()], ['good']);
+  assert.match(problems[0]!, /^schedule "bad": window "mon 08:00-25:00": bad end time "25:00"/);
+});
+
+test('an unknown time zone is one clear error naming it', () => {
+  assert.throws(() => isOpenAt(schedule('mon 08:00-09:00'), 0, 'Mars/Base', NONE), /unknown time zone "Mars\/Base"/);
+  assert.throws(() => checkTimeZone('+01:00'), /unknown time zone "\+01:00"/);
+  assert.equal(checkTimeZone('us/eastern'), NEW_YORK);
+});
+
+test('a fake clock walking through both Berlin DST nights sees the state change exactly where nextTransition says', () => {
+  // For random schedules with boundaries in and around the DST hours, the state is constant up to the predicted
+  // change and different from it on; checked minute by minute (and 1 ms before each change).
+  const random = seededRandom(14);
+  const hh = () => String(Math.floor(random() * 6)).padStart(2, '0');
+  const mm = () => ['00', '15', '30', '45'][Math.floor(random() * 4)];
+  let changes = 0;
+  for (const start of [at('2025-03-29T20:00:00+01:00'), at('2025-10-25T20:00:00+02:00')]) {
+    for (let n = 0; n < 6; n++) {
+      const [a, b] = [`${hh()}:${mm()}`, `${hh()}:${mm()}`];
+      if (a === b) continue;
+      // Sunday's early hours hold the DST change: a plain window on Sunday, an overnight one from Saturday.
+      const s = schedule(`${a < b ? 'sun' : 'sat'} ${a}-${b}`);
+      const clock = new FakeClock(start);
+      let next = nextTransition(s, clock.now(), BERLIN, NONE);
+      let state = isOpenAt(s, clock.now(), BERLIN, NONE);
+      while (clock.now() < start + 14 * HOUR) {
+        clock.advance(MIN);
+        const now = clock.now();
+        if (next && now >= next.at) {
+          assert.equal(
+            isOpenAt(s, next.at, BERLIN, NONE),
+            next.open,
+            `${a}-${b} at ${new Date(next.at).toISOString()}`,
+          );
+          assert.equal(isOpenAt(s, next.at - 1, BERLIN, NONE), state, `${a}-${b} just before the change`);
+          assert.notEqual(next.open, state);
+          state = next.open;
+          changes++;
+          next = nextTransition(s, next.at, BERLIN, NONE);
+        }
+        assert.equal(isOpenAt(s, now, BERLIN, NONE), state, `${a}-${b} at ${new Date(now).toISOString()}`);
+      }
+    }
+  }
+  assert.ok(changes >= 12, `the walk saw ${changes} changes`);
+});
