@@ -170,7 +170,4 @@ export class EventBus {
 }
 
 /** Keeps the last four characters so a guard can tell badges apart without the log holding the number. */
-export function maskBadge(badge: string, keep = 4): string {
-  if (badge.length <= keep) return '*'.repeat(badge.length);
-  return `${'*'.repeat(Math.min(4, badge.length - keep))}${badge.slice(-keep)}`;
-}
+export { maskBadge } from '../util/badge-mask.ts';
