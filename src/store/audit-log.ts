@@ -159,9 +159,9 @@ export class AuditLog {
       const segment = log.adopt(newest);
       const last = lastByte(newest.file);
       if (last !== undefined && last !== 0x0a) writeAll(segment.fd, Buffer.from('\n')); // a torn last line
-      segment.lastT = (await lastRecordTime(newest.file)) ?? newest.firstT;
+      segment.lastT = lastRecordTime(newest.file) ?? newest.firstT;
     }
-    const pending = await pendingRedactions(log.dir);
+    const pending = pendingRedactions(log.dir);
     if (pending !== 'unreadable') for (const id of pending) await log.redactIdentity(id);
     await log.applyRetention();
     return log;
@@ -204,7 +204,7 @@ export class AuditLog {
       return Promise.reject(new FacegateError('redaction needs an identity id (1-128 characters)'));
     }
     const run = this.redactions.then(async () => {
-      const before = await pendingRedactions(this.dir);
+      const before = pendingRedactions(this.dir);
       const pending = before === 'unreadable' ? new Set<string>() : before;
       await setPendingRedactions(this.dir, pending.add(identityId));
       const count = await redactAll(this.dir, identityId);
@@ -236,7 +236,12 @@ export class AuditLog {
       if (size < 0) continue; // another process removed it
       const newest = i === segments.length - 1;
       if (!newest && segment.firstT < cutoff + CLOCK_SLACK_MS) {
-        const last = await lastRecordTime(segment.file).catch(() => null);
+        let last: number | null;
+        try {
+          last = lastRecordTime(segment.file);
+        } catch {
+          last = Number.POSITIVE_INFINITY; // unreadable: never deleted for its age on a guess
+        }
         if (last === null || last < cutoff) {
           await remove(segment);
           continue;

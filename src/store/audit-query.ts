@@ -6,7 +6,7 @@
  * search by byte offset (audit-segments.ts) skips what lies before it, so `--since 1h` reads about an hour of
  * records whatever the log's size (bench/audit-log.ts measures it on 1 M records).
  */
-import { type FileHandle, open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FacegateError } from '../util/errors.ts';
 import { type AuditKind, type AuditRecord, lineTime, MAX_LINE_BYTES, parseRecordLine } from './audit-record.ts';
 import { pendingRedactions } from './audit-redact.ts';
@@ -85,44 +85,52 @@ function matches(record: AuditRecord, q: AuditQuery, from: number, to: number): 
 }
 
 /** Segments whose records can fall in [from, to): the next segment's first time bounds a segment's last one. */
-async function overlapping(segments: SegmentInfo[], from: number, to: number): Promise<SegmentInfo[]> {
+function lastTimeOrNone(file: string): number {
+  try {
+    return lastRecordTime(file) ?? Number.NEGATIVE_INFINITY;
+  } catch {
+    return Number.NEGATIVE_INFINITY; // removed by retention meanwhile
+  }
+}
+
+function overlapping(segments: SegmentInfo[], from: number, to: number): SegmentInfo[] {
   const chosen: SegmentInfo[] = [];
   for (const [i, segment] of segments.entries()) {
     if (segment.firstT - CLOCK_SLACK_MS >= to) continue;
     const next = segments[i + 1];
     let last = Number.POSITIVE_INFINITY;
     if (next && next.firstT >= segment.firstT) last = next.firstT;
-    else if (next) last = (await lastRecordTime(segment.file).catch(() => null)) ?? Number.NEGATIVE_INFINITY;
+    else if (next) last = lastTimeOrNone(segment.file);
     if (last + CLOCK_SLACK_MS >= from) chosen.push(segment);
   }
   return chosen;
 }
 
 /** Reads one segment from the first line that can be in range, handing every record in range to `visit`. */
-async function scanSegment(
+function scanSegment(
   segment: SegmentInfo,
   from: number,
   to: number,
   visit: (record: AuditRecord, offset: number) => void,
-): Promise<number> {
-  let fh: FileHandle;
+): number {
+  let fd: number;
   try {
-    fh = await open(segment.file, 'r');
+    fd = openSync(segment.file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0; // removed by retention meanwhile
     throw err;
   }
   let skipped = 0;
   try {
-    const { size } = await fh.stat();
-    let offset = from - CLOCK_SLACK_MS > segment.firstT ? await seekTime(fh, size, from - CLOCK_SLACK_MS) : 0;
+    const { size } = fstatSync(fd);
+    let offset = from - CLOCK_SLACK_MS > segment.firstT ? seekTime(fd, size, from - CLOCK_SLACK_MS) : 0;
     // Split on newline bytes and decode whole lines, so a character cut by a chunk boundary stays whole.
     let carry = Buffer.alloc(0);
     let carryAt = offset;
     let dropping = false;
     const buffer = Buffer.alloc(CHUNK);
     while (offset < size) {
-      const { bytesRead } = await fh.read(buffer, 0, Math.min(CHUNK, size - offset), offset);
+      const bytesRead = readSync(fd, buffer, 0, Math.min(CHUNK, size - offset), offset);
       if (bytesRead === 0) break;
       offset += bytesRead;
       const data = Buffer.concat([carry, buffer.subarray(0, bytesRead)]);
@@ -158,7 +166,7 @@ async function scanSegment(
     }
     return skipped; // a trailing piece without its newline is a line still being written (or torn): not counted
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -166,18 +174,22 @@ function hidePerson(record: AuditRecord): AuditRecord {
   return { ...record, identityId: null, name: null, badge: null, redacted: true };
 }
 
+/**
+ * Runs a query. The reads are synchronous (a small query is a few ms of them; see seekTime), the Promise leaves
+ * room to move a wide query off the daemon's event loop later.
+ */
 export async function queryAuditLog(dir: string, query: AuditQuery = {}): Promise<AuditQueryResult> {
   const from = query.from ?? 0;
   const to = query.to ?? Number.MAX_SAFE_INTEGER;
   const limit = Math.max(0, Math.floor(query.limit ?? DEFAULT_LIMIT));
   const warnings: string[] = [];
-  const pending = await pendingRedactions(dir);
+  const pending = pendingRedactions(dir);
   if (pending === 'unreadable') warnings.push('the redaction list is unreadable: every name is hidden');
   const summary: AuditSummary = { matched: 0, granted: 0, denied: 0, alarms: 0, admin: 0 };
   let kept: Found[] = [];
   let skippedLines = 0;
-  for (const segment of await overlapping(listSegments(dir), from, to)) {
-    skippedLines += await scanSegment(segment, from, to, (raw, offset) => {
+  for (const segment of overlapping(listSegments(dir), from, to)) {
+    skippedLines += scanSegment(segment, from, to, (raw, offset) => {
       // A person being deleted is hidden before the filters, so `--identity <their id>` finds nothing.
       const record =
         pending === 'unreadable' || (raw.identityId !== null && pending.has(raw.identityId)) ? hidePerson(raw) : raw;

@@ -6,6 +6,7 @@
  * atomically), which readers apply on read, so a crash mid-pass hides the name anyway and the next open finishes
  * the pass; the id leaves the list once every segment is done and synced.
  */
+import { readFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AtomicJsonFile } from './atomic-file.ts';
@@ -19,27 +20,29 @@ interface RedactionsFile {
   pending: string[];
 }
 
-function redactionsFile(dir: string): AtomicJsonFile<RedactionsFile> {
-  return new AtomicJsonFile<RedactionsFile>(path.join(dir, REDACTIONS_FILE));
-}
-
 /**
  * Identities whose redaction is pending; 'unreadable' when the list exists but is damaged (readers then hide every
  * name: a privacy list that cannot be read fails private).
  */
-export async function pendingRedactions(dir: string): Promise<Set<string> | 'unreadable'> {
+export function pendingRedactions(dir: string): Set<string> | 'unreadable' {
+  let text: string;
   try {
-    const data = await redactionsFile(dir).read();
-    if (data === null) return new Set();
-    if (!Array.isArray(data.pending) || !data.pending.every((id) => typeof id === 'string')) return 'unreadable';
-    return new Set(data.pending);
+    text = readFileSync(path.join(dir, REDACTIONS_FILE), 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? new Set() : 'unreadable';
+  }
+  try {
+    const data = JSON.parse(text) as Partial<RedactionsFile> | null;
+    const pending = data?.pending;
+    if (!Array.isArray(pending) || !pending.every((id) => typeof id === 'string')) return 'unreadable';
+    return new Set(pending);
   } catch {
     return 'unreadable';
   }
 }
 
 export async function setPendingRedactions(dir: string, ids: ReadonlySet<string>): Promise<void> {
-  await redactionsFile(dir).write({ pending: [...ids].sort() });
+  await new AtomicJsonFile<RedactionsFile>(path.join(dir, REDACTIONS_FILE)).write({ pending: [...ids].sort() });
 }
 
 /** Overwrites one segment's lines of `identityId`; returns how many. An unfinished last line is left alone. */
