@@ -22,6 +22,25 @@ const HOUR = 60 * MIN;
 const at = (iso: string) => Date.parse(iso);
 const schedule = (...windows: string[]) => compileSchedule({ name: 's', windows });
 
+function expectNext(
+  s: Schedule,
+  after: string,
+  expected: string,
+  open: boolean,
+  zone: string,
+  holidays: HolidayCalendars,
+) {
+  assert.deepEqual(nextTransition(s, at(after), zone, holidays), { at: at(expected), open }, `next after ${after}`);
+}
+
+/** When a closed schedule next opens (Berlin), and for how long. */
+function nextOpening(s: Schedule, after: string): { opens: number; lasts: number } {
+  const opens = nextTransition(s, at(after), BERLIN, NONE)!;
+  const closes = nextTransition(s, opens.at, BERLIN, NONE)!;
+  assert.deepEqual([opens.open, closes.open], [true, false]);
+  return { opens: opens.at, lasts: closes.at - opens.at };
+}
+
 test('office hours in Berlin: open from the start minute, closed from the end minute, closed at the weekend', () => {
   const office = schedule('mon-fri 07:00-19:00', 'sat 09:00-13:00');
   const open = (iso: string) => isOpenAt(office, at(iso), BERLIN, NONE);
@@ -61,27 +80,18 @@ test('Berlin spring forward (2025-03-30, 02:00 CET → 03:00 CEST): a boundary i
   assert.equal(isOpenAt(late, at('2025-03-30T01:59:59+01:00'), BERLIN, NONE), false);
   assert.equal(isOpenAt(late, at('2025-03-30T03:00:00+02:00'), BERLIN, NONE), true, 'first moment past 02:30');
   assert.equal(isOpenAt(late, at('2025-03-30T04:00:00+02:00'), BERLIN, NONE), false);
-  assert.deepEqual(nextTransition(late, at('2025-03-29T12:00:00+01:00'), BERLIN, NONE), {
-    at: at('2025-03-30T03:00:00+02:00'),
-    open: true,
-  });
+  expectNext(late, '2025-03-29T12:00:00+01:00', '2025-03-30T03:00:00+02:00', true, BERLIN, NONE);
   // A window wholly inside the gap does not open that day; the next one is a week later.
   const lost = schedule('sun 02:00-02:45');
-  assert.deepEqual(nextTransition(lost, at('2025-03-29T12:00:00+01:00'), BERLIN, NONE), {
-    at: at('2025-04-06T02:00:00+02:00'),
-    open: true,
-  });
+  expectNext(lost, '2025-03-29T12:00:00+01:00', '2025-04-06T02:00:00+02:00', true, BERLIN, NONE);
   // A window ending in the gap closes at the jump.
   const early = schedule('sun 01:00-02:30');
-  assert.deepEqual(nextTransition(early, at('2025-03-30T01:30:00+01:00'), BERLIN, NONE), {
-    at: at('2025-03-30T03:00:00+02:00'),
-    open: false,
-  });
+  expectNext(early, '2025-03-30T01:30:00+01:00', '2025-03-30T03:00:00+02:00', false, BERLIN, NONE);
   // An overnight window across the jump lasts 7 h of real time.
-  const night = schedule('sat 22:00-06:00');
-  const opens = nextTransition(night, at('2025-03-29T12:00:00+01:00'), BERLIN, NONE)!;
-  const closes = nextTransition(night, opens.at, BERLIN, NONE)!;
-  assert.deepEqual([opens.open, closes.open, closes.at - opens.at], [true, false, 7 * HOUR]);
+  assert.deepEqual(nextOpening(schedule('sat 22:00-06:00'), '2025-03-29T12:00:00+01:00'), {
+    opens: at('2025-03-29T22:00:00+01:00'),
+    lasts: 7 * HOUR,
+  });
 });
 
 test('Berlin fall back (2025-10-26, 03:00 CEST → 02:00 CET): windows stay whole through the repeated hour', () => {
@@ -91,65 +101,38 @@ test('Berlin fall back (2025-10-26, 03:00 CEST → 02:00 CET): windows stay whol
   assert.equal(isOpenAt(late, at('2025-10-26T02:10:00+01:00'), BERLIN, NONE), true, 'no hole when the clocks go back');
   assert.equal(isOpenAt(late, at('2025-10-26T03:59:59+01:00'), BERLIN, NONE), true);
   assert.equal(isOpenAt(late, at('2025-10-26T04:00:00+01:00'), BERLIN, NONE), false);
-  assert.deepEqual(nextTransition(late, at('2025-10-26T02:31:00+02:00'), BERLIN, NONE), {
-    at: at('2025-10-26T04:00:00+01:00'),
-    open: false,
-  });
+  expectNext(late, '2025-10-26T02:31:00+02:00', '2025-10-26T04:00:00+01:00', false, BERLIN, NONE);
   // An end inside the repeated hour takes its last reading.
   const early = schedule('sun 01:00-02:30');
   assert.equal(isOpenAt(early, at('2025-10-26T02:45:00+02:00'), BERLIN, NONE), true);
-  assert.deepEqual(nextTransition(early, at('2025-10-26T01:00:00+02:00'), BERLIN, NONE), {
-    at: at('2025-10-26T02:30:00+01:00'),
-    open: false,
-  });
+  expectNext(early, '2025-10-26T01:00:00+02:00', '2025-10-26T02:30:00+01:00', false, BERLIN, NONE);
   // An overnight window across the repeat lasts 9 h.
-  const night = schedule('sat 22:00-06:00');
-  const opens = nextTransition(night, at('2025-10-25T12:00:00+02:00'), BERLIN, NONE)!;
-  const closes = nextTransition(night, opens.at, BERLIN, NONE)!;
-  assert.deepEqual([opens.at, closes.at - opens.at], [at('2025-10-25T22:00:00+02:00'), 9 * HOUR]);
+  assert.deepEqual(nextOpening(schedule('sat 22:00-06:00'), '2025-10-25T12:00:00+02:00'), {
+    opens: at('2025-10-25T22:00:00+02:00'),
+    lasts: 9 * HOUR,
+  });
 });
 
 test('New York spring forward (2025-03-09, 02:00 EST → 03:00 EDT) and fall back (2025-11-02, 02:00 EDT → 01:00 EST)', () => {
   const spring = schedule('sun 02:30-03:30');
   assert.equal(isOpenAt(spring, at('2025-03-09T01:59:59-05:00'), NEW_YORK, NONE), false);
   assert.equal(isOpenAt(spring, at('2025-03-09T03:00:00-04:00'), NEW_YORK, NONE), true);
-  assert.deepEqual(nextTransition(spring, at('2025-03-09T00:00:00-05:00'), NEW_YORK, NONE), {
-    at: at('2025-03-09T03:00:00-04:00'),
-    open: true,
-  });
-  assert.deepEqual(nextTransition(spring, at('2025-03-09T03:00:00-04:00'), NEW_YORK, NONE), {
-    at: at('2025-03-09T03:30:00-04:00'),
-    open: false,
-  });
+  expectNext(spring, '2025-03-09T00:00:00-05:00', '2025-03-09T03:00:00-04:00', true, NEW_YORK, NONE);
+  expectNext(spring, '2025-03-09T03:00:00-04:00', '2025-03-09T03:30:00-04:00', false, NEW_YORK, NONE);
   const fall = schedule('sun 01:30-05:00');
   assert.equal(isOpenAt(fall, at('2025-11-02T01:29:00-04:00'), NEW_YORK, NONE), false);
   assert.equal(isOpenAt(fall, at('2025-11-02T01:45:00-04:00'), NEW_YORK, NONE), true);
   assert.equal(isOpenAt(fall, at('2025-11-02T01:10:00-05:00'), NEW_YORK, NONE), true, 'no hole at 01:00 EST');
-  assert.deepEqual(nextTransition(fall, at('2025-11-01T12:00:00-04:00'), NEW_YORK, NONE), {
-    at: at('2025-11-02T01:30:00-04:00'),
-    open: true,
-  });
-  assert.deepEqual(nextTransition(fall, at('2025-11-02T01:30:00-04:00'), NEW_YORK, NONE), {
-    at: at('2025-11-02T05:00:00-05:00'),
-    open: false,
-  });
+  expectNext(fall, '2025-11-01T12:00:00-04:00', '2025-11-02T01:30:00-04:00', true, NEW_YORK, NONE);
+  expectNext(fall, '2025-11-02T01:30:00-04:00', '2025-11-02T05:00:00-05:00', false, NEW_YORK, NONE);
 });
 
 test('nextTransition: skips the weekend, ignores touching windows, null for a schedule that never changes', () => {
   const office = schedule('mon-fri 07:00-19:00');
-  assert.deepEqual(nextTransition(office, at('2025-06-06T18:00:00+02:00'), BERLIN, NONE), {
-    at: at('2025-06-06T19:00:00+02:00'),
-    open: false,
-  });
-  assert.deepEqual(nextTransition(office, at('2025-06-06T19:00:00+02:00'), BERLIN, NONE), {
-    at: at('2025-06-09T07:00:00+02:00'),
-    open: true,
-  });
+  expectNext(office, '2025-06-06T18:00:00+02:00', '2025-06-06T19:00:00+02:00', false, BERLIN, NONE);
+  expectNext(office, '2025-06-06T19:00:00+02:00', '2025-06-09T07:00:00+02:00', true, BERLIN, NONE);
   const split = schedule('mon 08:00-12:00', 'mon 12:00-18:00');
-  assert.deepEqual(nextTransition(split, at('2025-06-02T09:00:00+02:00'), BERLIN, NONE), {
-    at: at('2025-06-02T18:00:00+02:00'),
-    open: false,
-  });
+  expectNext(split, '2025-06-02T09:00:00+02:00', '2025-06-02T18:00:00+02:00', false, BERLIN, NONE);
   assert.equal(nextTransition(schedule('mon-sun 00:00-24:00'), at('2025-06-02T09:00:00+02:00'), BERLIN, NONE), null);
   assert.equal(isOpenAt(schedule('mon-sun 00:00-24:00'), at('2025-10-26T02:30:00+01:00'), BERLIN, NONE), true);
 });
@@ -182,14 +165,8 @@ test('holidays close a schedule, or make it follow the holiday schedule', () => 
   });
   assert.equal(isOpenAt(named('security'), at('2025-12-25T07:00:00+01:00'), BERLIN, calendars), false);
   // Office closes Wednesday 19:00 and reopens after the two holidays, on Monday.
-  assert.deepEqual(nextTransition(named('office'), at('2025-12-24T19:00:00+01:00'), BERLIN, calendars), {
-    at: at('2025-12-29T07:00:00+01:00'),
-    open: true,
-  });
-  assert.deepEqual(nextTransition(named('security'), at('2025-12-24T22:00:00+01:00'), BERLIN, calendars), {
-    at: at('2025-12-25T10:00:00+01:00'),
-    open: true,
-  });
+  expectNext(named('office'), '2025-12-24T19:00:00+01:00', '2025-12-29T07:00:00+01:00', true, BERLIN, calendars);
+  expectNext(named('security'), '2025-12-24T22:00:00+01:00', '2025-12-25T10:00:00+01:00', true, BERLIN, calendars);
 });
 
 test('a holiday decides a whole overnight window by its starting day', () => {

@@ -63,20 +63,8 @@ test('append and read back: every field, newest first, with a summary of everyth
     records.map((r) => r.what),
     ['identity.delete', 'door-forced-open', 'badge+face', 'badge+face'],
   );
-  assert.deepEqual(records[3], {
-    t: START,
-    kind: 'access',
-    what: 'badge+face',
-    result: 'granted',
-    reason: 'match',
-    kiosk: 'front',
-    identityId: 'p1',
-    name: 'Ann Example',
-    badge: '****5678',
-    by: null,
-    detail: '#0',
-    redacted: false,
-  });
+  const { time: _time, ...written } = entry(0);
+  assert.deepEqual(records[3], { t: START, by: null, redacted: false, ...written, badge: '****5678' });
   assert.equal(records[0]!.by, 'cli');
 });
 
