@@ -15,7 +15,16 @@
  * holiday, and runs on into a holiday Saturday. A calendar or holiday schedule that is missing (deleted, not yet
  * synced) fails secure: the schedule evaluates closed, with a `problem` saying why.
  */
-import { addDays, boundaryInstant, DAY_MS, formatDate, type LocalDate, wallClock, weekdayOf } from './time-zone.ts';
+import {
+  addDays,
+  type BoundaryResolver,
+  boundaryResolver,
+  DAY_MS,
+  formatDate,
+  type LocalDate,
+  wallClock,
+  weekdayOf,
+} from './time-zone.ts';
 import { type DayWindow, parseWeek, type WeeklyWindows } from './windows.ts';
 
 /** Calendar name → its dates (`YYYY-MM-DD`). */
@@ -126,11 +135,11 @@ interface Occurrence {
 }
 
 /** The real-time intervals of the windows that start on a local date (empty ones — wholly in a DST gap — dropped). */
-function occurrences(plan: DayPlan, date: LocalDate, timeZone: string): Occurrence[] {
+function occurrences(plan: DayPlan, date: LocalDate, resolve: BoundaryResolver): Occurrence[] {
   const list: Occurrence[] = [];
   for (const w of plan.windows) {
-    const from = boundaryInstant(date, w.start, timeZone, 'first');
-    const to = boundaryInstant(date, w.end, timeZone, 'last');
+    const from = resolve(date, w.start, 'first');
+    const to = resolve(date, w.end, 'last');
     if (to > from) list.push({ from, to, window: w.text, holiday: plan.holiday });
   }
   return list;
@@ -144,13 +153,14 @@ export function explainAt(
   holidays: HolidayCalendars,
 ): ScheduleState {
   const today = wallClock(instant, timeZone);
+  const resolve = boundaryResolver(addDays(today, -1), addDays(today, 1), timeZone);
   let problem: string | null = null;
   let holiday: ScheduleState['holiday'] = null;
   // Yesterday's overnight windows reach into today; tomorrow's only where a fall-back repeats midnight.
   for (const offset of [-1, 0, 1]) {
     const date = addDays(today, offset);
     const plan = planFor(schedule, date, holidays);
-    const hit = occurrences(plan, date, timeZone).find((o) => o.from <= instant && instant < o.to);
+    const hit = occurrences(plan, date, resolve).find((o) => o.from <= instant && instant < o.to);
     if (hit) return { open: true, window: hit.window, holiday: hit.holiday, problem: null };
     if (offset === 0) holiday = plan.holiday;
     if (offset <= 0) problem ??= plan.problem;
@@ -172,7 +182,8 @@ function candidates(schedule: Schedule, from: number, to: number, timeZone: stri
   // A day's margin each side covers occurrences that start before `from` and end inside the span.
   const last = formatDate(addDays(wallClock(to, timeZone), 1));
   for (let date = addDays(wallClock(from, timeZone), -1); formatDate(date) <= last; date = addDays(date, 1)) {
-    for (const o of occurrences(planFor(schedule, date, holidays), date, timeZone)) {
+    const resolve = boundaryResolver(date, date, timeZone);
+    for (const o of occurrences(planFor(schedule, date, holidays), date, resolve)) {
       for (const at of [o.from, o.to]) if (at > from && at <= to) found.add(at);
     }
   }

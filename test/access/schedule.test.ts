@@ -207,40 +207,50 @@ test('an unknown time zone is one clear error naming it', () => {
   assert.equal(checkTimeZone('us/eastern'), NEW_YORK);
 });
 
-test('a fake clock walking through both Berlin DST nights sees the state change exactly where nextTransition says', () => {
-  // For random schedules with boundaries in and around the DST hours, the state is constant up to the predicted
-  // change and different from it on; checked minute by minute (and 1 ms before each change).
+/** Saturday 20:00 local before each DST night of 2025; Santiago changes at midnight, Lord Howe by 30 minutes. */
+const DST_NIGHTS: Array<[string, string]> = [
+  [BERLIN, '2025-03-29T20:00:00+01:00'],
+  [BERLIN, '2025-10-25T20:00:00+02:00'],
+  [NEW_YORK, '2025-03-08T20:00:00-05:00'],
+  [NEW_YORK, '2025-11-01T20:00:00-04:00'],
+  ['America/Santiago', '2025-04-05T20:00:00-03:00'],
+  ['America/Santiago', '2025-09-06T20:00:00-04:00'],
+  ['Australia/Lord_Howe', '2025-04-05T20:00:00+11:00'],
+  ['Australia/Lord_Howe', '2025-10-04T20:00:00+10:30'],
+];
+
+test('a fake clock walking through DST nights sees the state change exactly where nextTransition says', () => {
+  // Random windows with boundaries around midnight and the small hours. Every boundary and every offset change is
+  // on a quarter hour, so 5-minute steps see each state; the state must hold until the predicted change, differ
+  // from it on, and be the old one 1 ms before.
   const random = seededRandom(14);
-  const hh = () => String(Math.floor(random() * 6)).padStart(2, '0');
-  const mm = () => ['00', '15', '30', '45'][Math.floor(random() * 4)];
+  const time = () =>
+    `${String((21 + Math.floor(random() * 9)) % 24).padStart(2, '0')}:${['00', '15', '30', '45'][Math.floor(random() * 4)]}`;
   let changes = 0;
-  for (const start of [at('2025-03-29T20:00:00+01:00'), at('2025-10-25T20:00:00+02:00')]) {
-    for (let n = 0; n < 6; n++) {
-      const [a, b] = [`${hh()}:${mm()}`, `${hh()}:${mm()}`];
+  for (const [zone, startIso] of DST_NIGHTS) {
+    for (let n = 0; n < 5; n++) {
+      const [a, b] = [time(), time()];
       if (a === b) continue;
-      // Sunday's early hours hold the DST change: a plain window on Sunday, an overnight one from Saturday.
-      const s = schedule(`${a < b ? 'sun' : 'sat'} ${a}-${b}`);
+      const s = schedule(`${random() < 0.5 ? 'sat' : 'sun'} ${a}-${b}`);
+      const start = at(startIso);
       const clock = new FakeClock(start);
-      let next = nextTransition(s, clock.now(), BERLIN, NONE);
-      let state = isOpenAt(s, clock.now(), BERLIN, NONE);
-      while (clock.now() < start + 14 * HOUR) {
-        clock.advance(MIN);
+      const label = (t: number) => `${zone} ${a}-${b} at ${new Date(t).toISOString()}`;
+      let next = nextTransition(s, clock.now(), zone, NONE);
+      let state = isOpenAt(s, clock.now(), zone, NONE);
+      while (clock.now() < start + 16 * HOUR) {
+        clock.advance(5 * MIN);
         const now = clock.now();
-        if (next && now >= next.at) {
-          assert.equal(
-            isOpenAt(s, next.at, BERLIN, NONE),
-            next.open,
-            `${a}-${b} at ${new Date(next.at).toISOString()}`,
-          );
-          assert.equal(isOpenAt(s, next.at - 1, BERLIN, NONE), state, `${a}-${b} just before the change`);
+        while (next && now >= next.at) {
+          assert.equal(isOpenAt(s, next.at, zone, NONE), next.open, label(next.at));
+          assert.equal(isOpenAt(s, next.at - 1, zone, NONE), state, `${label(next.at)}, just before`);
           assert.notEqual(next.open, state);
           state = next.open;
           changes++;
-          next = nextTransition(s, next.at, BERLIN, NONE);
+          next = nextTransition(s, next.at, zone, NONE);
         }
-        assert.equal(isOpenAt(s, now, BERLIN, NONE), state, `${a}-${b} at ${new Date(now).toISOString()}`);
+        assert.equal(isOpenAt(s, now, zone, NONE), state, label(now));
       }
     }
   }
-  assert.ok(changes >= 12, `the walk saw ${changes} changes`);
+  assert.ok(changes >= 30, `the walk saw ${changes} changes`);
 });
