@@ -24,7 +24,7 @@
 import { closeSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import { type Clock, systemClock } from '../util/clock.ts';
-import { FacegateError } from '../util/errors.ts';
+import { errorMessage, FacegateError } from '../util/errors.ts';
 import { type AuditEntry, recordLine } from './audit-record.ts';
 import { pendingRedactions, redactAll, setPendingRedactions } from './audit-redact.ts';
 import { CLOCK_SLACK_MS, lastRecordTime, listSegments, type SegmentInfo, segmentFile } from './audit-segments.ts';
@@ -153,17 +153,22 @@ export class AuditLog {
   /** Opens (creating) the log: closes off a torn last line, finishes pending redactions, applies retention. */
   static async open(opts: AuditLogOptions): Promise<AuditLog> {
     const log = new AuditLog(opts);
-    mkdirSync(log.dir, { recursive: true, mode: 0o700 });
-    const newest = listSegments(log.dir).at(-1);
-    if (newest) {
-      const segment = log.adopt(newest);
-      const last = lastByte(newest.file);
-      if (last !== undefined && last !== 0x0a) writeAll(segment.fd, Buffer.from('\n')); // a torn last line
-      segment.lastT = lastRecordTime(newest.file) ?? newest.firstT;
+    try {
+      mkdirSync(log.dir, { recursive: true, mode: 0o700 });
+      const newest = listSegments(log.dir).at(-1);
+      if (newest) {
+        const segment = log.adopt(newest);
+        const last = lastByte(newest.file);
+        if (last !== undefined && last !== 0x0a) writeAll(segment.fd, Buffer.from('\n')); // a torn last line
+        segment.lastT = lastRecordTime(newest.file) ?? newest.firstT;
+      }
+      const pending = pendingRedactions(log.dir);
+      if (pending !== 'unreadable') for (const id of pending) await log.redactIdentity(id);
+      await log.applyRetention();
+    } catch (err) {
+      await log.close().catch(() => undefined);
+      throw new FacegateError(`access log ${log.dir}: ${errorMessage(err)}`);
     }
-    const pending = pendingRedactions(log.dir);
-    if (pending !== 'unreadable') for (const id of pending) await log.redactIdentity(id);
-    await log.applyRetention();
     return log;
   }
 

@@ -13,6 +13,10 @@ import { pendingRedactions } from './audit-redact.ts';
 import { CLOCK_SLACK_MS, lastRecordTime, listSegments, type SegmentInfo, seekTime } from './audit-segments.ts';
 
 export interface AuditQuery {
+  /** Only the last `since` ms before `now` (`--since 1h`: `parseDuration('1h')`); combines with `from` (the later wins). */
+  since?: number;
+  /** For `since`; default Date.now(). */
+  now?: number;
   /** Epoch ms, inclusive. */
   from?: number;
   /** Epoch ms, exclusive. */
@@ -179,7 +183,8 @@ function hidePerson(record: AuditRecord): AuditRecord {
  * room to move a wide query off the daemon's event loop later.
  */
 export async function queryAuditLog(dir: string, query: AuditQuery = {}): Promise<AuditQueryResult> {
-  const from = query.from ?? 0;
+  const sinceFrom = query.since === undefined ? 0 : (query.now ?? Date.now()) - query.since;
+  const from = Math.max(query.from ?? 0, sinceFrom);
   const to = query.to ?? Number.MAX_SAFE_INTEGER;
   const limit = Math.max(0, Math.floor(query.limit ?? DEFAULT_LIMIT));
   const warnings: string[] = [];

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { AuditLog, type AuditLogOptions } from '../../src/store/audit-log.ts';
-import { queryAuditLog } from '../../src/store/audit-query.ts';
+import { parseDuration, parseTimeArg, queryAuditLog } from '../../src/store/audit-query.ts';
 import type { AuditEntry } from '../../src/store/audit-record.ts';
 import { setPendingRedactions } from '../../src/store/audit-redact.ts';
 import { listSegments } from '../../src/store/audit-segments.ts';
@@ -83,6 +83,12 @@ test('filters: since/from/to, identity, decision, reason, kind, kiosk, limit', a
     clock.advance(MIN);
   }
   const last = clock.now() - MIN; // record 119
+  assert.deepEqual(numbers((await all(dir, { since: parseDuration('3m'), now: last })).records), [119, 118, 117, 116]);
+  assert.deepEqual(
+    numbers((await all(dir, { since: HOUR, now: last, from: last - MIN })).records),
+    [119, 118],
+    'the later bound wins',
+  );
   assert.deepEqual(
     numbers((await all(dir, { from: last - 9 * MIN })).records),
     [119, 118, 117, 116, 115, 114, 113, 112, 111, 110],
@@ -332,4 +338,39 @@ test('two writers on one directory (daemon and CLI): nothing lost or duplicated 
   const found = numbers((await all(dir)).records);
   assert.deepEqual(found, [...Array(300).keys()].reverse());
   assert.ok(listSegments(dir).length > 10);
+});
+
+test('--since durations and --from/--to times: parsed, or one clear error', () => {
+  assert.equal(parseDuration('90s'), 90_000);
+  assert.equal(parseDuration('15m'), 15 * MIN);
+  assert.equal(parseDuration('2h'), 2 * HOUR);
+  assert.equal(parseDuration('7d'), 7 * DAY);
+  assert.equal(parseDuration('2w'), 14 * DAY);
+  for (const bad of ['1', 'h', '1.5h', '-1h', '1y', '9999999h', '1h; rm -rf /']) {
+    assert.throws(
+      () => parseDuration(bad),
+      (err: unknown) => err instanceof FacegateError && /bad duration/.test(err.message),
+    );
+  }
+  assert.equal(parseTimeArg('2025-06-04T08:00:00Z'), START);
+  assert.equal(parseTimeArg('2025-06-04T10:00+02:00'), START);
+  assert.equal(parseTimeArg('2025-06-04'), Date.parse('2025-06-04'));
+  for (const bad of ['yesterday', '2025-13-45', '1717480000000', '2025-06-04T08:00:00Zjunk']) {
+    assert.throws(
+      () => parseTimeArg(bad),
+      (err: unknown) => err instanceof FacegateError && /bad time/.test(err.message),
+    );
+  }
+});
+
+test('a log directory that cannot be used is one clear error', async (t) => {
+  const file = path.join(tempDir(t), 'not-a-directory');
+  writeFileSync(file, 'x');
+  await assert.rejects(
+    AuditLog.open({ dir: path.join(file, 'audit') }),
+    (err: unknown) =>
+      err instanceof FacegateError &&
+      /^access log .*not-a-directory\/audit: ENOTDIR/.test(err.message) &&
+      !err.message.includes('\n'),
+  );
 });
