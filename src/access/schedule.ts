@@ -64,39 +64,48 @@ export interface Transition {
   open: boolean;
 }
 
+function build(def: ScheduleDefinition, week: WeeklyWindows, followWeek: WeeklyWindows | null): Schedule {
+  const rule = def.holidays;
+  return {
+    name: def.name,
+    week,
+    holidays: rule
+      ? { calendars: [...rule.calendars], follow: rule.follow ? { name: rule.follow, week: followWeek } : null }
+      : null,
+  };
+}
+
 /** Compiles one schedule; throws one line naming the bad window. `follow` is the holiday schedule's, if any. */
 export function compileSchedule(def: ScheduleDefinition, follow?: ScheduleDefinition | null): Schedule {
-  const holidays = def.holidays
-    ? {
-        calendars: [...def.holidays.calendars],
-        follow: def.holidays.follow
-          ? { name: def.holidays.follow, week: follow ? parseWeek(follow.windows) : null }
-          : null,
-      }
-    : null;
-  return { name: def.name, week: parseWeek(def.windows), holidays };
+  return build(def, parseWeek(def.windows), follow ? parseWeek(follow.windows) : null);
 }
 
 /**
  * Compiles a set of stored schedules, resolving holiday schedules by name. A schedule that does not compile is
- * left out (groups naming it then deny: `unknown-schedule`) and described in `problems`.
+ * left out (groups naming it then deny: `unknown-schedule`); one following a missing or broken holiday schedule is
+ * closed on holidays. Both are described in `problems`.
  */
 export function compileSchedules(defs: readonly ScheduleDefinition[]): {
   schedules: Map<string, Schedule>;
   problems: string[];
 } {
-  const byName = new Map(defs.map((d) => [d.name, d]));
-  const schedules = new Map<string, Schedule>();
+  const weeks = new Map<string, WeeklyWindows>();
   const problems: string[] = [];
   for (const def of defs) {
     try {
-      const followName = def.holidays?.follow;
-      const follow = followName ? byName.get(followName) : undefined;
-      if (followName && !follow) problems.push(`schedule "${def.name}": holiday schedule "${followName}" is unknown`);
-      schedules.set(def.name, compileSchedule(def, follow));
+      weeks.set(def.name, parseWeek(def.windows));
     } catch (err) {
       problems.push(`schedule "${def.name}": ${(err as Error).message}`);
     }
+  }
+  const schedules = new Map<string, Schedule>();
+  for (const def of defs) {
+    const week = weeks.get(def.name);
+    if (!week) continue;
+    const follow = def.holidays?.follow;
+    const followWeek = follow ? (weeks.get(follow) ?? null) : null;
+    if (follow && !followWeek) problems.push(`schedule "${def.name}": holiday schedule "${follow}" is unknown`);
+    schedules.set(def.name, build(def, week, followWeek));
   }
   return { schedules, problems };
 }

@@ -192,13 +192,17 @@ test('a missing calendar or holiday schedule fails secure (closed, with the reas
   assert.deepEqual(rules.problems, ['schedule "orphan": holiday schedule "missing" is unknown']);
 });
 
-test('compileSchedules leaves out a schedule that does not compile and says why', () => {
+test('compileSchedules leaves out a schedule that does not compile and says why; its followers close on holidays', () => {
   const { schedules, problems } = compileSchedules([
     { name: 'good', windows: ['mon 08:00-09:00'] },
     { name: 'bad', windows: ['mon 08:00-25:00'] },
+    { name: 'follower', windows: ['mon-fri 08:00-18:00'], holidays: { calendars: ['public'], follow: 'bad' } },
   ]);
-  assert.deepEqual([...schedules.keys()], ['good']);
+  assert.deepEqual([...schedules.keys()], ['good', 'follower']);
   assert.match(problems[0]!, /^schedule "bad": window "mon 08:00-25:00": bad end time "25:00"/);
+  assert.equal(problems[1], 'schedule "follower": holiday schedule "bad" is unknown');
+  const christmas = explainAt(schedules.get('follower')!, at('2025-12-25T11:00:00+01:00'), BERLIN, calendars);
+  assert.deepEqual([christmas.open, christmas.problem], [false, 'holiday schedule "bad" is unknown']);
 });
 
 test('an unknown time zone is one clear error naming it', () => {
