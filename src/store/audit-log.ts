@@ -13,7 +13,7 @@
  *
  * Several processes may append at once (the daemon, and the CLI for admin actions): O_APPEND writes of one line
  * do not interleave, a new segment is created with O_EXCL (the loser of a race appends to the winner's), and a
- * writer notices another's rotation by the directory's mtime.
+ * writer notices another's rotation by the directory's mtime (looked at once a second at most).
  *
  * Rotation and retention: a new segment when the current one would pass `segmentBytes` (default maxMB/8, 64 KiB
  * to 16 MiB), is a day old, or the clock stepped back more than CLOCK_SLACK_MS; rotation only starts a new file,
