@@ -176,12 +176,4 @@ export class EventBus {
   }
 }
 
-/**
- * What a log or event may show of a badge: at most half of it and never more than 4 characters, the rest as `*`
- * (`12345678` → `****5678`, `12345` → `***45`, `1` → `*`), so a guard can tell badges apart without the log
- * holding enough of a short number to guess it.
- */
-export function maskBadge(badge: string): string {
-  const shown = Math.min(4, Math.floor(badge.length / 2));
-  return `${'*'.repeat(badge.length - shown)}${badge.slice(badge.length - shown)}`;
-}
+export { maskBadge } from '../util/badge-mask.ts';

@@ -1,6 +1,6 @@
 /**
  * `facegate bench <area>`: benchmarks whose figures go to bench/RESULTS.md. Each area's code lives in
- * `bench/<area>.ts`; add further subcommands here (recognition, facenet, e2e).
+ * `bench/<area>.ts`; add further subcommands here (recognition, facenet, e2e, audit-log).
  */
 import type { Command } from 'commander';
 import { resolveModelsDir } from '../../models/paths.ts';
@@ -122,6 +122,27 @@ export function registerBenchCommands(program: Command): void {
         `e2e (${r.backend}, ${r.source}, ${r.durationS} s): decision latency p50 ${r.latency.p50Ms} ms p95 ${r.latency.p95Ms} ms ` +
           `(${r.latency.decisions} decisions); frame latency p50 ${r.frameLatency.p50Ms} ms; ${r.analysedFps} analysed fps; ` +
           `${r.droppedFrames} dropped of ${r.capturedFrames}; event-loop lag p99 ${r.eventLoopLagP99Ms} ms; RSS ${r.rssMB} MB`,
+      );
+    });
+  bench
+    .command('audit-log')
+    .description('generate a 1 M-record access log in a temp dir and time `facegate log --since 1h` on it')
+    .option('--records <n>', 'records to generate', '1000000')
+    .option('--runs <n>', 'timed queries (median)', '7')
+    .action(async (opts: { records: string; runs: string }, cmd: Command) => {
+      const flags = globalFlags(cmd);
+      const { benchAuditLog } = await import('../../../bench/audit-log.ts');
+      const r = await benchAuditLog({
+        records: Math.max(1000, Number(opts.records) || 1_000_000),
+        runs: Math.max(3, Number(opts.runs) || 7),
+        log: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+      });
+      output(
+        flags,
+        r,
+        `audit-log: ${r.records} records, ${r.segments} segments, ${r.sizeMB} MB written in ${r.writeSeconds} s; ` +
+          `--since 1h (${r.since1h.matched} records): ${r.since1h.inProcessMedianMs} ms in process, ` +
+          `${r.since1h.freshProcessQueryMedianMs} ms in a fresh process (${r.since1h.freshProcessTotalMedianMs} ms with start-up)`,
       );
     });
 }
