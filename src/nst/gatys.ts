@@ -21,6 +21,7 @@ import {
 import type { VggNet } from './vgg.ts';
 
 export { CONTENT_LAYER, DEFAULT_GATYS, MEANS, STYLE_LAYERS };
+
 /** tfjs types customGrad's callback as variadic; ours take exactly their inputs and the save function. */
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
 
