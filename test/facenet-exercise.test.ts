@@ -28,6 +28,7 @@ import { FaceDb } from '../src/store/face-db.ts';
 import { HAPPY_HOUSE_PEOPLE, hasShared, sharedPath } from './helpers/shared.ts';
 
 const TOLERANCE = 0.02;
+const ID = FACENET_ENCODER_ID;
 
 function skipReason(): string | false {
   if (!hasShared) return '../shared not found (the exercise images)';
@@ -75,26 +76,14 @@ describe('the exercise reproduced with the complete real weights', { skip: skipR
   });
 
   test('verify camera_0 as younes: 0.659, welcome home', async () => {
-    const r = verifyDescriptor(
-      db,
-      await encodeFile(happy('camera_0.jpg')),
-      'younes',
-      FACENET_ENCODER_ID,
-      FACENET_THRESHOLD,
-    );
+    const r = verifyDescriptor(db, await encodeFile(happy('camera_0.jpg')), 'younes', ID, FACENET_THRESHOLD);
     const d = r.distance as number;
     assert.ok(Math.abs(d - 0.659) <= TOLERANCE, `distance ${d.toFixed(4)}, exercise 0.659`);
     assert.deepEqual([r.match, r.reason], [true, 'match']);
   });
 
   test('verify camera_2 as kian: 0.862, please go away', async () => {
-    const r = verifyDescriptor(
-      db,
-      await encodeFile(happy('camera_2.jpg')),
-      'kian',
-      FACENET_ENCODER_ID,
-      FACENET_THRESHOLD,
-    );
+    const r = verifyDescriptor(db, await encodeFile(happy('camera_2.jpg')), 'kian', ID, FACENET_THRESHOLD);
     const d = r.distance as number;
     assert.ok(Math.abs(d - 0.862) <= TOLERANCE, `distance ${d.toFixed(4)}, exercise 0.862`);
     assert.deepEqual([r.match, r.reason], [false, 'no-match']);

@@ -58,6 +58,16 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Engine options for a Gatys run on the synthetic VGG, in this thread (no band helper worker). */
+const gatys = (styleImage: RgbImage, extra: Partial<StylizeOptions>): StylizeOptions => ({
+  method: 'gatys',
+  styleImage,
+  vggFile,
+  modelsDir: dir,
+  gatysParts: 1,
+  ...extra,
+});
+
 /** An image whose pixel (x, y) is `f(x, y)`. */
 function image(width: number, height: number, f: (x: number, y: number) => [number, number, number]): RgbImage {
   const data = new Uint8Array(width * height * 3);
@@ -125,16 +135,7 @@ test("the start image: 60 % uniform noise in [-20, 20] plus 40 % content, seeded
   const right = [50, 150, 250];
   const content = image(400, 300, (x) => (x < 200 ? left : right) as [number, number, number]);
   const style = image(400, 300, textured(3));
-  const run = (seed: number) =>
-    runStylize(content, {
-      method: 'gatys',
-      styleImage: style,
-      vggFile,
-      modelsDir: dir,
-      iterations: 0,
-      seed,
-      gatysParts: 1,
-    });
+  const run = (seed: number) => runStylize(content, gatys(style, { iterations: 0, seed }));
   const out = await run(7);
   assert.deepEqual([out.width, out.height], [400, 300], 'default size');
   assert.deepEqual(out.data, (await run(7)).data, 'the same seed gives the same start image');
@@ -175,8 +176,14 @@ test("the start image: 60 % uniform noise in [-20, 20] plus 40 % content, seeded
   }
 });
 
-/** Iteration 1's reported costs of a run from a given start image (the cost of the start image itself). */
-async function firstCosts(content: RgbImage, style: RgbImage, start: Tensor4D) {
+/**
+ * Iteration 1's reported costs — those of the start image — of a run on fixed 48x32 images from a start image
+ * made here, next to the reference graph's costs for the same images.
+ */
+async function firstIteration(seed: number) {
+  const content = image(48, 32, textured(1));
+  const style = image(48, 32, textured(2));
+  const start = tf.tidy(() => exerciseStart(exerciseNormalize(content), seed));
   let first: { Jcontent: number; Jstyle: number; J: number } | undefined;
   await runGatysSplit(
     convs,
@@ -186,30 +193,23 @@ async function firstCosts(content: RgbImage, style: RgbImage, start: Tensor4D) {
     { onProgress: (p) => (first ??= p) },
     { parts: 1 },
   );
-  return first as { Jcontent: number; Jstyle: number; J: number };
+  const ref = referenceCosts(start, exerciseNormalize(content), exerciseNormalize(style));
+  start.dispose();
+  return { got: first as { Jcontent: number; Jstyle: number; J: number }, ref };
 }
 
 test('the content cost reads conv4_2 (a synthetic VGG whose layers all differ)', async () => {
-  const content = image(48, 32, textured(1));
-  const style = image(48, 32, textured(2));
-  const start = tf.tidy(() => exerciseStart(exerciseNormalize(content), 3));
-  const got = await firstCosts(content, style, start);
-  const ref = referenceCosts(start, exerciseNormalize(content), exerciseNormalize(style));
+  const { got, ref } = await firstIteration(3);
   const expected = ref.contentAt(EXERCISE.contentLayer);
   assert.ok(close(got.Jcontent, expected), `J_content ${got.Jcontent}, reference at conv4_2 ${expected}`);
   // The test can tell the layers apart: every other layer's content cost is off by far more than the tolerance.
   for (const layer of ref.layers.filter((l) => l !== EXERCISE.contentLayer)) {
     assert.ok(!close(ref.contentAt(layer), expected, 1e-2), `${layer} and conv4_2 costs too close to tell apart`);
   }
-  start.dispose();
 });
 
 test('the style cost is conv1_1..conv5_1 at 0.2 each', async () => {
-  const content = image(48, 32, textured(1));
-  const style = image(48, 32, textured(2));
-  const start = tf.tidy(() => exerciseStart(exerciseNormalize(content), 4));
-  const got = await firstCosts(content, style, start);
-  const ref = referenceCosts(start, exerciseNormalize(content), exerciseNormalize(style));
+  const { got, ref } = await firstIteration(4);
   const terms = EXERCISE.styleLayers.map(([layer, w]) => w * ref.styleAt(layer));
   const expected = terms.reduce((a, b) => a + b, 0);
   assert.ok(close(got.Jstyle, expected), `J_style ${got.Jstyle}, reference ${expected}`);
@@ -222,7 +222,6 @@ test('the style cost is conv1_1..conv5_1 at 0.2 each', async () => {
       assert.ok(!close(swapped, expected, 1e-3), `${layer} → ${other} would not show`);
     }
   }
-  start.dispose();
 });
 
 test('the run through the engine: alpha 10, beta 80, 200 iterations; inputs cover-cropped, never stretched', async () => {
@@ -247,15 +246,7 @@ test('the run through the engine: alpha 10, beta 80, 200 iterations; inputs cove
   const start = exerciseStart(c, 11);
   const ref = referenceCosts(start, c, s);
   let first: { iteration: number; total: number; J: number; Jcontent: number; Jstyle: number } | undefined;
-  const options: StylizeOptions = {
-    method: 'gatys',
-    styleImage: style,
-    vggFile,
-    modelsDir: dir,
-    size: { width: 32, height: 24 },
-    seed: 11,
-    gatysParts: 1,
-  };
+  const options = gatys(style, { size: { width: 32, height: 24 }, seed: 11 });
   // No iterations, alpha or beta given: the run's defaults. Stopped once the first iteration has reported.
   await assert.rejects(
     runStylize(content, options, {
@@ -315,16 +306,7 @@ test('Adam as the exercise: learning rate 2.0, the first step is lr·g/(|g| + 1e
 test("one iteration of the run moves the pixels by the learning rate: 2 levels (Adam's first step is lr·sign(g))", async () => {
   const content = image(48, 32, textured(1));
   const style = image(48, 32, textured(2));
-  const run = (iterations: number) =>
-    runStylize(content, {
-      method: 'gatys',
-      styleImage: style,
-      vggFile,
-      modelsDir: dir,
-      iterations,
-      seed: 5,
-      gatysParts: 1,
-    });
+  const run = (iterations: number) => runStylize(content, gatys(style, { iterations, seed: 5 }));
   const [before, after] = [await run(0), await run(1)];
   let two = 0;
   let inRange = 0;

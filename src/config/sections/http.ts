@@ -26,7 +26,8 @@ export const portraitsSection = z
     gatysLearningRate: z.number().positive().max(1000).default(DEFAULT_GATYS.learningRate),
     /**
      * Gatys output size (default the exercise's 400x300). The square face crop is scaled to cover it and
-     * centre-cropped, and the card shows the portrait's centred square: 300x300 shows the same part ~25 % sooner.
+     * centre-cropped; the card shows the portrait's centred square, so 300x300 shows the same part from a quarter
+     * fewer pixels.
      */
     gatysSize: z
       .strictObject({
