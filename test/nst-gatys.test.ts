@@ -151,3 +151,20 @@ test("un-normalise adds MEANS (RGB order), clips to 0..255 and truncates to uint
   assert.deepEqual([img.width, img.height], [3, 1]);
   assert.deepEqual(MEANS, [123.68, 116.779, 103.939]);
 });
+
+test('bad Gatys settings are refused with one line before any work', async () => {
+  const img = { data: new Uint8Array(16 * 16 * 3), width: 16, height: 16 };
+  const vgg = buildVgg(syntheticVggConvs(16, 5));
+  for (const [bad, message] of [
+    [{ learningRate: 0 }, /learning rate must be a number > 0/],
+    [{ beta: -1 }, /beta must be a number ≥ 0/],
+    [{ alpha: Number.NaN }, /alpha must be a number ≥ 0/],
+    [{ noiseRatio: 1.5 }, /noise ratio must be in 0\.\.1/],
+  ] as const) {
+    await assert.rejects(
+      runGatys(vgg, img, img, bad),
+      (e: unknown) => e instanceof FacegateError && message.test(e.message),
+    );
+  }
+  vgg.dispose();
+});
