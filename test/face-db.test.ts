@@ -134,6 +134,26 @@ test('verify: min distance over encodings, strict threshold, disabled and expire
   assert.equal(verifyDescriptor(db, probe, 'ann', 'dlib-resnet128', 0.6).reason, 'not-yet-valid');
 });
 
+test('a distance equal to the threshold is refused by verify and by identify (who_is_it) alike', async () => {
+  const db = await FaceDb.open(file);
+  await db.upsert(person('ann'));
+  await db.addEncodings('ann', [enc([0, 0, 0])]);
+  await db.upsert(person('bob'));
+  await db.addEncodings('bob', [enc([3, 3, 3])]);
+  // 0.375² + 0.5² = 0.390625 = 0.625², exact in binary: the distance is exactly 0.625, through both code paths
+  // (verify's euclidean and the index's unrolled sums).
+  const probe = new Float32Array([0.375, 0.5, 0]);
+  const tie = 0.625;
+  const v = verifyDescriptor(db, probe, 'ann', 'dlib-resnet128', tie);
+  assert.deepEqual([v.distance, v.match, v.reason], [tie, false, 'no-match']);
+  const i = identifyDescriptor(db, probe, 'dlib-resnet128', tie);
+  assert.deepEqual([i.distance, i.identity], [tie, null], 'not in the database at the threshold');
+  // A hair above the distance, both accept.
+  const above = tie + 1e-9;
+  assert.equal(verifyDescriptor(db, probe, 'ann', 'dlib-resnet128', above).match, true);
+  assert.equal(identifyDescriptor(db, probe, 'dlib-resnet128', above).identity, 'ann');
+});
+
 test('identify: nearest identity under the threshold, else not in the database; disabled people are skipped', async () => {
   const db = await FaceDb.open(file);
   await db.upsert(person('ann'));

@@ -13,38 +13,16 @@ import {
   totalCost,
 } from '../src/nst/gatys.ts';
 import { readMat5 } from '../src/nst/mat5.ts';
-import { buildVgg, convWithFastInputGrad, VGG19_LAYERS, type VggConv, vggConvsFromMat } from '../src/nst/vgg.ts';
+import { buildVgg, convWithFastInputGrad, type VggConv, vggConvsFromMat } from '../src/nst/vgg.ts';
 import { syntheticVggConvs } from '../src/nst/vgg-synthetic.ts';
 import { initBackend, tf } from '../src/runtime/tf.ts';
 import { FacegateError } from '../src/util/errors.ts';
-import { type MatIn, toColumnMajor, writeMat5 } from './helpers/mat-writer.ts';
+import { writeMat5 } from './helpers/mat-writer.ts';
+import { syntheticMat } from './helpers/vgg-mat.ts';
 
 before(async () => {
   await initBackend('wasm');
 });
-
-/** A MatConvNet-shaped file: `layers` cell of 1x1 structs {name, type, weights{W,b}} for all 37 VGG layers. */
-function syntheticMat(convs: VggConv[], rename?: [number, string]): Buffer {
-  const byName = new Map(convs.map((c) => [c.name, c]));
-  const layers: MatIn[] = [...VGG19_LAYERS, 'relu5_4', 'pool5'].map((name, i) => {
-    const c = byName.get(name);
-    const shown = rename && rename[0] === i ? rename[1] : name;
-    const struct: Record<string, MatIn> = { name: { char: shown }, type: { char: c ? 'conv' : name.slice(0, 4) } };
-    if (c) {
-      const dims = [...c.shape];
-      struct.weights = {
-        cell: [
-          { single: toColumnMajor(c.filter, dims), dims },
-          { single: c.bias, dims: [c.bias.length, 1] },
-        ],
-      };
-    } else {
-      struct.weights = { cell: [], dims: [0, 0] };
-    }
-    return { struct };
-  });
-  return writeMat5({ layers: { cell: layers }, meta: { struct: { note: { char: 'synthetic' } } } });
-}
 
 test('synthetic VGG .mat round-trips: names, shapes and values come back', () => {
   const convs = syntheticVggConvs(16, 3);
@@ -109,6 +87,8 @@ test('layer style cost and total cost match hand-computed values', () => {
   const gS = tf.tensor2d([2, 0, 0, 1], [2, 2]);
   assert.ok(Math.abs((layerStyleCost(gS, aG).dataSync()[0] as number) - 1 / 64) < 1e-7);
   assert.equal(totalCost(tf.scalar(2) as Scalar, tf.scalar(3) as Scalar, 10, 40).dataSync()[0], 140);
+  // The exercise's signature `total_cost(J_content, J_style, alpha = 10, beta = 40)`; the run passes beta 80.
+  assert.equal(totalCost(tf.scalar(2) as Scalar, tf.scalar(3) as Scalar).dataSync()[0], 140);
 });
 
 test('conv input gradient as a forward conv equals the stock gradient to 1e-4', () => {
@@ -161,17 +141,30 @@ test('20 Adam steps lower J on a tiny VGG-shaped net', async () => {
   vgg.dispose();
 });
 
-test('un-normalise adds MEANS, clips to 0..255 and rounds to uint8', async () => {
-  const t = tf.tensor4d([-200, 0, 0.4, 300, -116.779, 0], [1, 1, 2, 3]);
+test("un-normalise adds MEANS (RGB order), clips to 0..255 and truncates to uint8 as astype('uint8')", async () => {
+  const t = tf.tensor4d([-200, 0, 0.4, 300, -116.779, 0, 0.9, 0.9, 0.9], [1, 1, 3, 3]);
   const img = await denormalizeImage(t);
-  assert.deepEqual(Array.from(img.data), [
-    0,
-    Math.round(MEANS[1]),
-    Math.round(MEANS[2] + 0.4),
-    255,
-    0,
-    Math.round(MEANS[2]),
-  ]);
+  // 0 + 116.779 → 116 and 0.4 + 103.939 → 104 (truncated, where rounding gives 117 and 104); 123.68 + 0.9 →
+  // 124 (rounding: 125), 116.779 + 0.9 → 117 (118), 103.939 + 0.9 → 104 (105).
+  assert.deepEqual(Array.from(img.data), [0, 116, 104, 255, 0, 103, 124, 117, 104]);
   assert.equal(img.data.constructor, Uint8Array);
-  assert.deepEqual([img.width, img.height], [2, 1]);
+  assert.deepEqual([img.width, img.height], [3, 1]);
+  assert.deepEqual(MEANS, [123.68, 116.779, 103.939]);
+});
+
+test('bad Gatys settings are refused with one line before any work', async () => {
+  const img = { data: new Uint8Array(16 * 16 * 3), width: 16, height: 16 };
+  const vgg = buildVgg(syntheticVggConvs(16, 5));
+  for (const [bad, message] of [
+    [{ learningRate: 0 }, /learning rate must be a number > 0/],
+    [{ beta: -1 }, /beta must be a number ≥ 0/],
+    [{ alpha: Number.NaN }, /alpha must be a number ≥ 0/],
+    [{ noiseRatio: 1.5 }, /noise ratio must be in 0\.\.1/],
+  ] as const) {
+    await assert.rejects(
+      runGatys(vgg, img, img, bad),
+      (e: unknown) => e instanceof FacegateError && message.test(e.message),
+    );
+  }
+  vgg.dispose();
 });

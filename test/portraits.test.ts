@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, afterEach, before, test } from 'node:test';
@@ -14,7 +14,12 @@ import { httpSection } from '../src/config/sections/http.ts';
 import { CARD_WIDTH, composeWelcomeCard, cropFace } from '../src/display/card.ts';
 import { PortraitCache } from '../src/display/portrait-cache.ts';
 import { type JobOutcome, PortraitService } from '../src/display/portraits.ts';
-import { createNstRenderer, type PortraitRenderer } from '../src/display/renderer.ts';
+import {
+  createNstRenderer,
+  gatysJobOptions,
+  type PortraitRenderer,
+  type RenderRequest,
+} from '../src/display/renderer.ts';
 import { encodeImage } from '../src/runtime/image.ts';
 import {
   ARTIFACTS,
@@ -256,7 +261,74 @@ test('preemption of a real NST job in its worker, then a real stylized card', {
   const entry = h.cache.list()[0];
   const card = await h.cache.read(entry?.id ?? '');
   assert.ok(card);
+  await mkdir(ARTIFACTS, { recursive: true });
   await sharp(card).toFile(path.join(ARTIFACTS, `portrait-card-${finished.style.replace(/\W/g, '_')}.png`));
+});
+
+test("Gatys portraits take iterations, alpha, beta, learning rate and size from config; defaults are the exercise's run", async () => {
+  const face = await sampleFace();
+  const runOnce = async (portraits: Record<string, unknown>, sub: string) => {
+    const renderer = fakeRenderer(1);
+    const h = await harness(
+      renderer,
+      { method: 'gatys', gatysStyleImage: '/styles/starry_night.jpg', ...portraits },
+      sub,
+    );
+    fx.bus.emit('portraitCandidate', { identityId: 'ada', name: 'Ada Lovelace', faceCrop: face, time: clock });
+    const done = h.nextOutcome();
+    goIdle(h);
+    assert.equal((await done).result, 'done');
+    return renderer.requests[0] as RenderRequest;
+  };
+  const defaults = await runOnce({}, 'gatys-defaults');
+  assert.deepEqual(defaults.size, { width: 400, height: 300 });
+  assert.equal(defaults.iterations, 200);
+  assert.deepEqual(defaults.gatys, { alpha: 10, beta: 80, learningRate: 2 });
+  const set = await runOnce(
+    {
+      gatysIterations: 50,
+      gatysAlpha: 5,
+      gatysBeta: 40,
+      gatysLearningRate: 1.5,
+      gatysSize: { width: 300, height: 300 },
+    },
+    'gatys-set',
+  );
+  assert.deepEqual(
+    [set.size, set.iterations, set.gatys],
+    [{ width: 300, height: 300 }, 50, { alpha: 5, beta: 40, learningRate: 1.5 }],
+  );
+  // …and the job the renderer starts carries them all.
+  const job = gatysJobOptions(set, face, { modelsDir: '/models' });
+  assert.deepEqual(
+    [job.method, job.size, job.iterations, job.alpha, job.beta, job.learningRate, job.priority],
+    ['gatys', { width: 300, height: 300 }, 50, 5, 40, 1.5, 19],
+  );
+  assert.throws(() => httpSection.parse({ portraits: { gatysLearningRate: 0 } }));
+  assert.throws(() => httpSection.parse({ portraits: { gatysSize: { width: 400, height: 10 } } }));
+});
+
+test('the portrait crop keeps the face centred, also near the edge of the frame', () => {
+  const frame = { data: new Uint8Array(640 * 480 * 3), width: 640, height: 480 };
+  for (let y = 0; y < 480; y++)
+    for (let x = 0; x < 640; x++) frame.data.set([x % 256, y % 256, (x >> 8) * 100 + (y >> 8)], (y * 640 + x) * 3);
+  const centreOf = (crop: { data: Uint8Array; width: number; height: number }) => {
+    const i = ((crop.height >> 1) * crop.width + (crop.width >> 1)) * 3;
+    const [r, g, b] = [crop.data[i], crop.data[i + 1], crop.data[i + 2]] as [number, number, number];
+    return { x: r + Math.floor(b / 100) * 256, y: g + (b % 100) * 256 };
+  };
+  // In the middle: the full margin (0.4 of the face each side).
+  const middle = cropFace(frame, { x: 270, y: 190, width: 100, height: 100 });
+  assert.equal(middle.width, 180);
+  assert.deepEqual(centreOf(middle), { x: 320, y: 240 });
+  // Just room for the full margin 40 px from the left edge; 20 px from it the margin shrinks and the face stays
+  // in the middle (it used to slide to the side: a 180-pixel crop clamped at x = 0, centred 20 px off the face).
+  const edge = cropFace(frame, { x: 40, y: 190, width: 100, height: 100 });
+  assert.equal(edge.width, 180);
+  assert.deepEqual(centreOf(edge), { x: 90, y: 240 });
+  const near = cropFace(frame, { x: 20, y: 300, width: 100, height: 100 });
+  assert.equal(near.width, 140);
+  assert.deepEqual(centreOf(near), { x: 70, y: 350 });
 });
 
 test('the welcome card escapes the name and fits a long one', async () => {

@@ -10,14 +10,19 @@ export const CARD_WIDTH = 600;
 const CAPTION_HEIGHT = 190;
 
 /**
- * A square crop around a face box with some margin (hair, chin), clamped to the frame. Plain pixel copying, so
- * the controller can call it on the main thread on a grant without waiting on anything.
+ * A square crop around a face box with some margin (hair, chin), centred on the face: near the frame's edge the
+ * margin shrinks rather than the face moving off-centre (the portrait's styling scales and centre-crops this
+ * square, so the face stays in the middle of the picture and of the card). Only a face box that itself reaches
+ * the edge gets a crop clamped to the frame. Plain pixel copying, so the controller can call it on the main thread
+ * on a grant without waiting on anything.
  */
 export function cropFace(image: RgbImage, box: FaceBox, margin = 0.4): RgbImage {
-  const side = Math.round(Math.max(box.width, box.height) * (1 + 2 * margin));
-  const size = Math.max(1, Math.min(side, image.width, image.height));
+  const face = Math.max(box.width, box.height);
   const cx = box.x + box.width / 2;
   const cy = box.y + box.height / 2;
+  const room = 2 * Math.min(cx, image.width - cx, cy, image.height - cy);
+  const side = Math.round(Math.max(face, Math.min(face * (1 + 2 * margin), room)));
+  const size = Math.max(1, Math.min(side, image.width, image.height));
   const left = Math.round(Math.min(Math.max(0, cx - size / 2), image.width - size));
   const top = Math.round(Math.min(Math.max(0, cy - size / 2), image.height - size));
   const data = new Uint8Array(size * size * 3);

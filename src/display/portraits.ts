@@ -183,14 +183,16 @@ export class PortraitService {
       return {
         method: 'gatys',
         style: config.gatysStyleImage,
-        size: config.renderSize,
+        size: { ...config.gatysSize },
         iterations: config.gatysIterations,
+        gatys: { alpha: config.gatysAlpha, beta: config.gatysBeta, learningRate: config.gatysLearningRate },
       };
     }
     const style = this.opts.styles[this.styleIndex % Math.max(1, this.opts.styles.length)];
     if (!style) return null;
     this.styleIndex += 1;
-    return { method: 'fast', style, size: config.renderSize, iterations: 0 };
+    const size = { width: config.renderSize, height: config.renderSize };
+    return { method: 'fast', style, size, iterations: 0 };
   }
 
   private runJob(candidate: Candidate): void {

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { vgg19Path } from '../nst/catalog.ts';
-import type { JobEvent } from '../nst/job.ts';
+import type { JobEvent, JobOptions } from '../nst/job.ts';
 import { stylize } from '../nst/job.ts';
 import { loadImage, type RgbImage } from '../runtime/image.ts';
 
@@ -13,10 +13,12 @@ export interface RenderRequest {
   method: 'fast' | 'gatys';
   /** Fast: the style's name. Gatys: the style painting's file. */
   style: string;
-  /** Square side of the output, pixels. */
-  size: number;
+  /** Output size, pixels (fast: a square; Gatys: the face crop scaled to cover it, centre-cropped). */
+  size: { width: number; height: number };
   /** Gatys only. */
   iterations: number;
+  /** Gatys only: the cost weights and Adam's learning rate (config `gatysAlpha`, `gatysBeta`, `gatysLearningRate`). */
+  gatys?: { alpha: number; beta: number; learningRate: number };
 }
 
 export interface RenderControl {
@@ -30,6 +32,9 @@ export interface PortraitRenderer {
   render(face: RgbImage, request: RenderRequest, control: RenderControl): Promise<RgbImage>;
 }
 
+/** Nice 19: recognition always wins the CPU. */
+const LOWEST_PRIORITY = 19;
+
 export interface NstRendererOptions {
   modelsDir: string;
   /** Gatys: the VGG-19 file; default `<modelsDir>/vgg19/imagenet-vgg-verydeep-19.mat`. */
@@ -42,16 +47,15 @@ export function createNstRenderer(opts: NstRendererOptions): PortraitRenderer {
   const styleImages = new Map<string, RgbImage>();
   return {
     async render(face, request, control) {
-      const size = { width: request.size, height: request.size };
       const onProgress = (event: JobEvent) => {
         if (event.kind === 'iteration') control.onProgress?.(event.iteration / Math.max(1, event.total));
         else if (event.kind === 'layer') control.onProgress?.(event.index / Math.max(1, event.of));
       };
-      const priority = opts.priority ?? 19;
       if (request.method === 'fast') {
+        const priority = opts.priority ?? LOWEST_PRIORITY;
         return stylize(
           face,
-          { method: 'fast', style: request.style, modelsDir: opts.modelsDir, size, priority },
+          { method: 'fast', style: request.style, modelsDir: opts.modelsDir, size: request.size, priority },
           { signal: control.signal, onProgress },
         );
       }
@@ -60,21 +64,25 @@ export function createNstRenderer(opts: NstRendererOptions): PortraitRenderer {
         styleImage = await loadImage(request.style);
         styleImages.set(request.style, styleImage);
       }
-      return stylize(
-        face,
-        {
-          method: 'gatys',
-          styleImage,
-          vggFile: opts.vggFile ?? vgg19Path(opts.modelsDir),
-          modelsDir: opts.modelsDir,
-          size,
-          iterations: request.iterations,
-          reportEvery: 1,
-          priority,
-        },
-        { signal: control.signal, onProgress },
-      );
+      return stylize(face, gatysJobOptions(request, styleImage, opts), { signal: control.signal, onProgress });
     },
+  };
+}
+
+/** The NST job a Gatys portrait request becomes: every optimisation setting comes from the request (config). */
+export function gatysJobOptions(request: RenderRequest, styleImage: RgbImage, opts: NstRendererOptions): JobOptions {
+  return {
+    method: 'gatys',
+    styleImage,
+    vggFile: opts.vggFile ?? vgg19Path(opts.modelsDir),
+    modelsDir: opts.modelsDir,
+    size: request.size,
+    iterations: request.iterations,
+    alpha: request.gatys?.alpha,
+    beta: request.gatys?.beta,
+    learningRate: request.gatys?.learningRate,
+    reportEvery: 1,
+    priority: opts.priority ?? LOWEST_PRIORITY,
   };
 }
 

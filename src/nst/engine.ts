@@ -11,7 +11,8 @@ import { buildFastStyleNet, type FastStyleNet, stylizeFast } from './fast-net.ts
 import { type FastParts, runFastSplit, warmFastHelper } from './fast-split.ts';
 import { loadStyleByName } from './fast-style-kind.ts';
 import type { FastStyleWeights } from './fast-weights.ts';
-import { DEFAULT_GATYS, type GatysProgress } from './gatys.ts';
+import type { GatysProgress } from './gatys.ts';
+import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from './gatys-defaults.ts';
 import { runGatysSplit } from './gatys-split.ts';
 import { loadVgg19, type VggConv } from './vgg.ts';
 
@@ -26,9 +27,13 @@ export interface StylizeOptions {
   vggFile?: string;
   /** Output size; fast keeps the content's size when absent, Gatys uses 400x300. */
   size?: { width: number; height: number };
+  /** Gatys: unset ones take the exercise's run values (DEFAULT_GATYS in gatys-defaults.ts). */
   iterations?: number;
   alpha?: number;
   beta?: number;
+  learningRate?: number;
+  /** Gatys: seed of the start image's noise (unseeded when absent). */
+  seed?: number;
   reportEvery?: number;
   backend?: BackendName;
   /** Gatys: bands processed in parallel (2 = this thread plus a helper worker); default 2 on 2+ cores. */
@@ -49,7 +54,7 @@ export interface EngineHooks {
   checkCancelled?: () => void;
 }
 
-export const GATYS_DEFAULT_SIZE = { width: 400, height: 300 };
+export { GATYS_DEFAULT_SIZE };
 
 export function parseSize(text: string): { width: number; height: number } {
   const m = /^(\d{1,5})x(\d{1,5})$/.exec(text);
@@ -61,12 +66,20 @@ export function parseSize(text: string): { width: number; height: number } {
   return { width, height };
 }
 
-export async function resizeRgb(img: RgbImage, size: { width: number; height: number }): Promise<RgbImage> {
+/**
+ * `fill` stretches to the size; `cover` (Gatys) scales both axes by the same factor to cover the size and cuts the
+ * overflow equally from both sides, so nothing is distorted and the centre (a portrait's face) stays the centre.
+ */
+export async function resizeRgb(
+  img: RgbImage,
+  size: { width: number; height: number },
+  fit: 'fill' | 'cover' = 'fill',
+): Promise<RgbImage> {
   if (img.width === size.width && img.height === size.height) return img;
   const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
     raw: { width: img.width, height: img.height, channels: 3 },
   })
-    .resize(size.width, size.height, { fit: 'fill' })
+    .resize(size.width, size.height, { fit, position: 'centre' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   return {
@@ -130,13 +143,15 @@ export async function runStylize(
   const size = options.size ?? GATYS_DEFAULT_SIZE;
   return runGatysSplit(
     convs,
-    await resizeRgb(content, size),
-    await resizeRgb(options.styleImage, size),
+    await resizeRgb(content, size, 'cover'),
+    await resizeRgb(options.styleImage, size, 'cover'),
     {
       iterations: options.iterations ?? DEFAULT_GATYS.iterations,
       alpha: options.alpha ?? DEFAULT_GATYS.alpha,
       beta: options.beta ?? DEFAULT_GATYS.beta,
+      learningRate: options.learningRate ?? DEFAULT_GATYS.learningRate,
       reportEvery: options.reportEvery ?? DEFAULT_GATYS.reportEvery,
+      seed: options.seed,
     },
     {
       onProgress: (p) => hooks.onProgress?.({ kind: 'iteration', ...p }),

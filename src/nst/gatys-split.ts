@@ -20,7 +20,9 @@ import {
   denormalizeImage,
   type GatysHooks,
   type GatysOptions,
+  gatysOptimizer,
   gatysOptions,
+  noiseStartImage,
   normalizeImage,
   STYLE_LAYERS,
 } from './gatys.ts';
@@ -311,12 +313,10 @@ export async function runGatysSplit(
   );
   const c = normalizeImage(content);
   const s = normalizeImage(style);
-  const start =
-    opts.startImage?.clone() ??
-    tf.tidy(() => tf.add(tf.mul(tf.randomUniform(c.shape, -20, 20), opts.noiseRatio), tf.mul(c, 1 - opts.noiseRatio)));
+  const start = opts.startImage?.clone() ?? noiseStartImage(c, opts.noiseRatio, opts.seed);
   const generated: Variable = tf.variable(start, true);
   start.dispose();
-  const optimizer = tf.train.adam(opts.learningRate, 0.9, 0.999, 1e-8);
+  const optimizer = gatysOptimizer(opts.learningRate);
   const objective = new SplitObjective(runners, plan, opts.alpha, opts.beta, split.rebalance ?? true);
   // Smoothed cores' worth of CPU used by other processes; decides split vs single band (see cpu-share.ts).
   const others = new OtherLoad();

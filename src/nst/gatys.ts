@@ -1,47 +1,36 @@
 /**
  * Gatys et al. style transfer exactly as the exercise: VGG-19 activations, content cost on conv4_2, Gram-matrix
- * style cost on conv1_1..conv5_1 (0.2 each), J = alpha·J_content + beta·J_style, Adam (lr 2.0) on the pixels of
- * a start image made of 60 % uniform noise in [-20, 20] and 40 % content.
+ * style cost on conv1_1..conv5_1 (0.2 each), J = alpha·J_content + beta·J_style (the run: 10 and 80), Adam (lr
+ * 2.0) on the pixels of a start image made of 60 % uniform noise in [-20, 20] and 40 % content; the result gets
+ * the means back, is clipped to 0..255 and truncated as `astype('uint8')` does. Constants: gatys-defaults.ts.
  */
 import type { Scalar, Tensor, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
 import type { RgbImage } from '../runtime/image.ts';
 import { tf } from '../runtime/tf.ts';
 import { FacegateError } from '../util/errors.ts';
+import {
+  ADAM,
+  CONTENT_LAYER,
+  DEFAULT_GATYS,
+  type GatysRunDefaults,
+  MEANS,
+  NOISE_RANGE,
+  STYLE_LAYERS,
+  TOTAL_COST_DEFAULTS,
+} from './gatys-defaults.ts';
 import type { VggNet } from './vgg.ts';
 
-export const MEANS: readonly [number, number, number] = [123.68, 116.779, 103.939];
+export { CONTENT_LAYER, DEFAULT_GATYS, MEANS, STYLE_LAYERS };
+
 /** tfjs types customGrad's callback as variadic; ours take exactly their inputs and the save function. */
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
 
-export const CONTENT_LAYER = 'conv4_2';
-export const STYLE_LAYERS: readonly [string, number][] = [
-  ['conv1_1', 0.2],
-  ['conv2_1', 0.2],
-  ['conv3_1', 0.2],
-  ['conv4_1', 0.2],
-  ['conv5_1', 0.2],
-];
-
-export interface GatysOptions {
-  iterations: number;
-  alpha: number;
-  beta: number;
-  learningRate: number;
-  noiseRatio: number;
-  /** Report (and optionally snapshot) every N iterations. */
-  reportEvery: number;
-  /** Seed-free by design (the exercise is too); tests pass their own start image when they need determinism. */
+export interface GatysOptions extends GatysRunDefaults {
+  /** The start image, instead of noise plus content (tests). */
   startImage?: Tensor4D;
+  /** Seed of the start image's noise; unseeded by default, as the exercise's `np.random.uniform`. */
+  seed?: number;
 }
-
-export const DEFAULT_GATYS: GatysOptions = {
-  iterations: 200,
-  alpha: 10,
-  beta: 40,
-  learningRate: 2.0,
-  noiseRatio: 0.6,
-  reportEvery: 20,
-};
 
 export interface GatysProgress {
   iteration: number;
@@ -88,7 +77,13 @@ export function layerStyleCost(gS: Tensor2D, aG: Tensor4D): Scalar {
   });
 }
 
-export function totalCost(jContent: Scalar, jStyle: Scalar, alpha: number, beta: number): Scalar {
+/** The exercise's `total_cost(J_content, J_style, alpha = 10, beta = 40)`; the run passes DEFAULT_GATYS (beta 80). */
+export function totalCost(
+  jContent: Scalar,
+  jStyle: Scalar,
+  alpha: number = TOTAL_COST_DEFAULTS.alpha,
+  beta: number = TOTAL_COST_DEFAULTS.beta,
+): Scalar {
   return tf.tidy(() => tf.add(tf.mul(alpha, jContent), tf.mul(beta, jStyle)) as Scalar);
 }
 
@@ -103,13 +98,16 @@ export function normalizeImage(img: RgbImage): Tensor4D {
   );
 }
 
-/** Plus MEANS, clip to 0..255, round to uint8. */
+/**
+ * Plus MEANS, clip to 0..255, then truncate as the exercise's `np.clip(image, 0, 255).astype('uint8')` does
+ * (after the clip every value is ≥ 0, so truncation is the floor).
+ */
 export async function denormalizeImage(t: Tensor4D): Promise<RgbImage> {
   const [, height, width] = t.shape;
   const ints = tf.tidy(() =>
     tf
       .clipByValue(tf.add(t, tf.tensor1d([...MEANS])), 0, 255)
-      .round()
+      .floor()
       .toInt(),
   );
   const values = await ints.data();
@@ -124,6 +122,22 @@ export interface GatysHooks {
   checkCancelled?: () => void;
 }
 
+/**
+ * `generate_noise_image`: uniform noise in [-NOISE_RANGE, NOISE_RANGE] times `noiseRatio`, plus the (normalised)
+ * content times `1 - noiseRatio`.
+ */
+export function noiseStartImage(content: Tensor4D, noiseRatio: number, seed?: number): Tensor4D {
+  return tf.tidy(() => {
+    const noise = tf.randomUniform(content.shape, -NOISE_RANGE, NOISE_RANGE, 'float32', seed);
+    return tf.add(tf.mul(noise, noiseRatio), tf.mul(content, 1 - noiseRatio)) as Tensor4D;
+  });
+}
+
+/** `tf.train.AdamOptimizer(learning_rate)` with TF1's other defaults. */
+export function gatysOptimizer(learningRate: number) {
+  return tf.train.adam(learningRate, ADAM.beta1, ADAM.beta2, ADAM.epsilon);
+}
+
 /** The options in force, after checking what both Gatys paths (one thread, bands) require of their inputs. */
 export function gatysOptions(content: RgbImage, style: RgbImage, options: Partial<GatysOptions>): GatysOptions {
   const opts = { ...DEFAULT_GATYS, ...options };
@@ -134,6 +148,12 @@ export function gatysOptions(content: RgbImage, style: RgbImage, options: Partia
   }
   if (!(opts.iterations >= 0) || !Number.isInteger(opts.iterations))
     throw new FacegateError('iterations must be a whole number ≥ 0');
+  for (const key of ['alpha', 'beta'] as const) {
+    if (!(Number.isFinite(opts[key]) && opts[key] >= 0)) throw new FacegateError(`${key} must be a number ≥ 0`);
+  }
+  if (!(Number.isFinite(opts.learningRate) && opts.learningRate > 0))
+    throw new FacegateError('learning rate must be a number > 0');
+  if (!(opts.noiseRatio >= 0 && opts.noiseRatio <= 1)) throw new FacegateError('noise ratio must be in 0..1');
   return opts;
 }
 
@@ -152,14 +172,12 @@ export async function runGatys(
     const aC = vgg.activations(c, [CONTENT_LAYER]).get(CONTENT_LAYER) as Tensor4D;
     const acts = vgg.activations(normalizeImage(style), styleNames);
     const grams = styleNames.map((n) => gramMatrix(unroll(acts.get(n) as Tensor4D)));
-    const start =
-      opts.startImage?.clone() ??
-      tf.add(tf.mul(tf.randomUniform(c.shape, -20, 20), opts.noiseRatio), tf.mul(c, 1 - opts.noiseRatio));
-    return { aC, grams, start: start as Tensor4D };
+    const start = opts.startImage?.clone() ?? noiseStartImage(c, opts.noiseRatio, opts.seed);
+    return { aC, grams, start };
   });
   const generated: Variable = tf.variable(targets.start, true);
   targets.start.dispose();
-  const optimizer = tf.train.adam(opts.learningRate, 0.9, 0.999, 1e-8);
+  const optimizer = gatysOptimizer(opts.learningRate);
   const parts = { jc: 0, js: 0 };
   const costOnce = (record: boolean): Scalar => {
     const acts = vgg.activations(generated as unknown as Tensor4D, [CONTENT_LAYER, ...styleNames]);
@@ -204,8 +222,8 @@ export function evaluateCost(
   generated: Tensor4D,
   content: Tensor4D,
   style: Tensor4D,
-  alpha = 10,
-  beta = 40,
+  alpha = DEFAULT_GATYS.alpha,
+  beta = DEFAULT_GATYS.beta,
 ): number {
   return tf.tidy(() => {
     const styleNames = STYLE_LAYERS.map(([n]) => n);

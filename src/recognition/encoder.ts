@@ -23,6 +23,11 @@ export interface FaceEncoder {
   readonly defaultThreshold: number;
   /** Side of the square crop the pipeline should cut for this encoder (before its own resize). */
   readonly cropSize: number;
+  /**
+   * How the pipeline aligns the face before encoding: face-api's dlib-style box (default), or OpenFace's affine
+   * alignment on the inner eyes and bottom lip to a `cropSize` square (src/recognition/align-openface.ts).
+   */
+  readonly alignment?: 'dlib' | 'openface';
   /** Loads weights; safe to call more than once. */
   load(): Promise<void>;
   /** The caller keeps ownership of `faceCrop` and disposes it. */

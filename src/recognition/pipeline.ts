@@ -6,6 +6,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { RgbImage } from '../runtime/image.ts';
 import { type BackendName, initBackend, tf } from '../runtime/tf.ts';
+import { alignOpenFace } from './align-openface.ts';
 import type { FaceEncoder } from './encoder.ts';
 import { createEncoder, DEFAULT_ENCODER } from './encoders.ts';
 import { type FaceApiModule, loadFaceApiNets } from './face-api-models.ts';
@@ -147,13 +148,11 @@ export class FacePipeline {
           FaceApiModule['FaceLandmarks68']
         >;
         faceTensor!.dispose();
-        // Same alignment as face-api's withFaceDescriptors(): dlib-style box from the shifted landmarks.
-        const aligned = landmarks.shiftBy(detection.box.x, detection.box.y).align(null, { useDlibAlignment: true });
-        const [crop] = await this.api.extractFaceTensors(work as never, [aligned]);
+        const crop = await this.alignedCrop(work, landmarks.shiftBy(detection.box.x, detection.box.y));
         timings.landmarksMs += performance.now() - t0;
         t0 = performance.now();
-        const descriptor = await this.encoder.encode(crop as unknown as TF.Tensor3D);
-        crop!.dispose();
+        const descriptor = await this.encoder.encode(crop);
+        crop.dispose();
         timings.encodeMs += performance.now() - t0;
         const b = detection.box;
         faces.push({
@@ -168,6 +167,18 @@ export class FacePipeline {
     } finally {
       input.dispose();
     }
+  }
+
+  /** The encoder's alignment: OpenFace's affine warp for nn4.small2, else face-api's dlib-style box. */
+  private async alignedCrop(
+    work: TF.Tensor3D,
+    landmarks: InstanceType<FaceApiModule['FaceLandmarks68']>,
+  ): Promise<TF.Tensor3D> {
+    if (this.encoder.alignment === 'openface') return alignOpenFace(work, landmarks.positions, this.encoder.cropSize);
+    // Same alignment as face-api's withFaceDescriptors(): dlib-style box from the shifted landmarks.
+    const aligned = landmarks.align(null, { useDlibAlignment: true });
+    const [crop] = await this.api.extractFaceTensors(work as never, [aligned]);
+    return crop as unknown as TF.Tensor3D;
   }
 
   private async detect(image: TF.Tensor3D, tinyInputSize?: number) {

@@ -2,7 +2,8 @@
  * The exercise's two questions, asked of the face database:
  * `verify` (1:1) — is this the person they claim to be? distance = min over that identity's encodings, match iff
  * distance < threshold. `identify` (1:N, the exercise's `who_is_it`) — who is this? the nearest identity, and
- * "not in the database" when even that one is at or beyond the threshold.
+ * "not in the database" when even that one is at or beyond the threshold. Both decide with `isMatch`, so a distance
+ * equal to the threshold is a refusal in both (the exercise's verify accepts only `dist < 0.7`).
  */
 import type { FaceDb } from '../store/face-db.ts';
 import type { Identity } from '../store/schema.ts';
@@ -37,6 +38,11 @@ export interface IdentifyResult {
   runnerUp: { identity: string; distance: number } | null;
 }
 
+/** The one decision rule of verify and identify: strictly below the threshold. */
+export function isMatch(distance: number, threshold: number): boolean {
+  return distance < threshold;
+}
+
 function encodingsOf(identity: Identity, encoderId: string): Float32Array[] {
   const own = identity.encodings.filter((e) => e.encoder === encoderId);
   if (own.length === 0 && identity.encodings.length > 0) {
@@ -63,7 +69,7 @@ export function verifyDescriptor(
   const distance = Math.min(...vectors.map((v) => euclidean(descriptor, v)));
   const status = identityStatus(identity, now);
   if (status !== 'ok') return { ...base, match: false, distance, reason: status };
-  const match = distance < threshold;
+  const match = isMatch(distance, threshold);
   return { ...base, match, distance, reason: match ? 'match' : 'no-match' };
 }
 
@@ -103,6 +109,6 @@ export function identifyDescriptor(
   const { best, second } = indexFor(db, encoderId, descriptor.length).nearest(descriptor);
   const runnerUp = second ? { identity: second.identityId, distance: second.distance } : null;
   const base = { threshold, encoder: encoderId, runnerUp };
-  if (!best || best.distance >= threshold) return { ...base, identity: null, distance: best?.distance ?? null };
+  if (!best || !isMatch(best.distance, threshold)) return { ...base, identity: null, distance: best?.distance ?? null };
   return { ...base, identity: best.identityId, distance: best.distance };
 }

@@ -14,7 +14,7 @@ import { EventBus } from '../../src/daemon/event-bus.ts';
 import type { DaemonContext, FaceAnalyser } from '../../src/daemon/module.ts';
 import { createMetrics, type Metrics } from '../../src/display/metrics.ts';
 import { createDisplayModule, type DisplayDeps, type DisplayModule } from '../../src/display/module.ts';
-import type { PortraitRenderer } from '../../src/display/renderer.ts';
+import type { PortraitRenderer, RenderRequest } from '../../src/display/renderer.ts';
 import { loadImage, type RgbImage } from '../../src/runtime/image.ts';
 import { FaceDb } from '../../src/store/face-db.ts';
 import { repoRoot, sharedPath } from './shared.ts';
@@ -68,11 +68,13 @@ export class FakeAnalyser implements FaceAnalyser {
 }
 
 /** A stand-in for the NST job: inverts a warm tint after `delayMs`, rejecting as soon as the signal aborts. */
-export function fakeRenderer(delayMs = 50): PortraitRenderer & { calls: number } {
+export function fakeRenderer(delayMs = 50): PortraitRenderer & { calls: number; requests: RenderRequest[] } {
   const renderer = {
     calls: 0,
-    render(face: RgbImage, _request: unknown, control: { signal: AbortSignal }): Promise<RgbImage> {
+    requests: [] as RenderRequest[],
+    render(face: RgbImage, request: RenderRequest, control: { signal: AbortSignal }): Promise<RgbImage> {
       renderer.calls += 1;
+      renderer.requests.push(request);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           const data = new Uint8Array(face.data.length);

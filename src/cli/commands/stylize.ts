@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { resolveModelsDir } from '../../models/paths.ts';
 import { vgg19Path } from '../../nst/catalog.ts';
 import type { StylizeProgress } from '../../nst/engine.ts';
+import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from '../../nst/gatys-defaults.ts';
 import { encodeImage, loadImage, type RgbImage } from '../../runtime/image.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
@@ -20,6 +21,7 @@ interface StylizeFlags {
   iterations: string;
   alpha: string;
   beta: string;
+  learningRate: string;
   size?: string;
   vgg?: string;
   every: string;
@@ -63,12 +65,16 @@ export function registerStylizeCommands(program: Command): void {
     .option('--style <name>', 'fast style name or style directory (see "facegate models list")')
     .option('--method <method>', 'fast | gatys', 'fast')
     .option('--style-image <image>', 'gatys: the style painting')
-    .option('--iterations <n>', 'gatys: Adam iterations', '200')
-    .option('--alpha <x>', 'gatys: content weight', '10')
-    .option('--beta <x>', 'gatys: style weight', '40')
-    .option('--size <WxH>', 'output size (fast: default the content size; gatys: default 400x300)')
+    .option('--iterations <n>', 'gatys: Adam iterations', String(DEFAULT_GATYS.iterations))
+    .option('--alpha <x>', 'gatys: content weight', String(DEFAULT_GATYS.alpha))
+    .option('--beta <x>', "gatys: style weight (the exercise's run: 80)", String(DEFAULT_GATYS.beta))
+    .option('--learning-rate <x>', 'gatys: Adam learning rate', String(DEFAULT_GATYS.learningRate))
+    .option(
+      '--size <WxH>',
+      `output size (fast: default the content size; gatys: default ${GATYS_DEFAULT_SIZE.width}x${GATYS_DEFAULT_SIZE.height}, inputs scaled to cover it and centre-cropped)`,
+    )
     .option('--vgg <file>', 'gatys: imagenet-vgg-verydeep-19.mat (default: <models dir>/vgg19/)')
-    .option('--every <n>', 'gatys: report every N iterations', '20')
+    .option('--every <n>', 'gatys: report every N iterations', String(DEFAULT_GATYS.reportEvery))
     .option('--save-every', 'gatys: also save the image every N iterations next to the output')
     .requiredOption('-o, --output <file>', 'output image (.png or .jpg)')
     .action(async (contentFile: string, opts: StylizeFlags, cmd: Command) => {
@@ -102,6 +108,7 @@ export function registerStylizeCommands(program: Command): void {
           iterations: positiveNumber(opts.iterations, '--iterations', true),
           alpha: positiveNumber(opts.alpha, '--alpha'),
           beta: positiveNumber(opts.beta, '--beta'),
+          learningRate: positiveNumber(opts.learningRate, '--learning-rate'),
           reportEvery: Math.max(1, positiveNumber(opts.every, '--every', true)),
           backend: flags.backend,
         },

@@ -3,6 +3,7 @@
  * default: the page is for the kiosk's own screen, and nothing on it is meant for the network.
  */
 import { z } from 'zod';
+import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from '../../nst/gatys-defaults.ts';
 
 const STYLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -18,8 +19,23 @@ export const portraitsSection = z
     method: z.enum(['fast', 'gatys']).default('fast'),
     /** Gatys only: the style painting and the VGG-19 .mat file (null = `<models dir>/vgg19/...`). */
     gatysStyleImage: z.string().min(1).nullable().default(null),
-    gatysIterations: z.number().int().min(1).max(2000).default(200),
-    /** Side of the square face crop fed to the style network, pixels. */
+    /** Gatys: the exercise's training run unless set (200 iterations, alpha 10, beta 80, Adam learning rate 2.0). */
+    gatysIterations: z.number().int().min(1).max(2000).default(DEFAULT_GATYS.iterations),
+    gatysAlpha: z.number().min(0).max(1e6).default(DEFAULT_GATYS.alpha),
+    gatysBeta: z.number().min(0).max(1e6).default(DEFAULT_GATYS.beta),
+    gatysLearningRate: z.number().positive().max(1000).default(DEFAULT_GATYS.learningRate),
+    /**
+     * Gatys output size (default the exercise's 400x300). The square face crop is scaled to cover it and
+     * centre-cropped; the card shows the portrait's centred square, so 300x300 shows the same part from a quarter
+     * fewer pixels.
+     */
+    gatysSize: z
+      .strictObject({
+        width: z.number().int().min(64).max(1024).default(GATYS_DEFAULT_SIZE.width),
+        height: z.number().int().min(64).max(1024).default(GATYS_DEFAULT_SIZE.height),
+      })
+      .prefault({}),
+    /** Fast styles: side of the square face crop fed to the style network, pixels. */
     renderSize: z.number().int().min(64).max(1024).default(320),
     /** Slideshow cache bounds: the oldest portraits go first. */
     maxCount: z.number().int().min(1).max(1000).default(30),

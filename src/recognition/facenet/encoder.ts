@@ -54,6 +54,8 @@ class FacenetNn4Small2 implements FaceEncoder {
   readonly dimension = EMBEDDING_SIZE;
   readonly defaultThreshold = FACENET_THRESHOLD;
   readonly cropSize = INPUT_SIZE;
+  /** OpenFace's alignment, which nn4.small2 was trained on (96x96, inner eyes and bottom lip on its template). */
+  readonly alignment = 'openface';
   readonly #source: () => Promise<WeightTable>;
   #network: Promise<FacenetNetwork> | undefined;
 
