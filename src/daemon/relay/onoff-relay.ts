@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { ExitCode, errorMessage, FacegateError } from '../../util/errors.ts';
 import type { RelayDriver, RelayState } from './relay.ts';
-import { RelayUnit, shQuote, sleepSeconds, UNIT_MARKER, UnitSlot } from './relay-unit.ts';
+import { RelayUnit, SLEEP_UNTIL_DUE, shQuote, UNIT_MARKER, UnitSlot } from './relay-unit.ts';
 import { endStaleHolders, unitMatcher } from './stale-holders.ts';
 
 /** The part of onoff's Gpio the relay uses. */
@@ -90,7 +90,7 @@ export class OnoffRelay implements RelayDriver {
     await gpio.write(1);
     const unit = new RelayUnit({
       ids: ['onoff', String(this.gpioNumber)],
-      pulse: { ms, timed: `sleep ${sleepSeconds(ms)}`, lock: this.writeCommand('locked') },
+      pulse: { ms, dueAt: Date.now() + ms, timed: SLEEP_UNTIL_DUE, lock: this.writeCommand('locked') },
       fail: this.writeCommand(this.opts.failState),
     });
     const started = this.slot.start(unit, 0, (ended) => {

@@ -5,7 +5,8 @@
  * as facegate dies, even by SIGKILL: it reads a pipe from us, and end of input means we are gone.
  *
  * The script runs the driver's pre-quoted shell commands in phases:
- *   FG_TIMED  holds "unlocked" for the pulse and returns at its end (`sleep`, or gpiod's own timed `gpioset`);
+ *   FG_TIMED  holds "unlocked" for the pulse and returns at its end (`sleep`, or gpiod's own timed `gpioset`); with
+ *             FG_DUE (epoch ms) it gets `$secs` left until then, so the time the unit took to start is not added;
  *   FG_LOCK   then drives locked once, and the unit prints `locked <epoch ms>`;
  *   FG_HOLD   then keeps running while the line must stay driven (gpiod: a character-device line is driven only
  *             while a process holds it);
@@ -37,6 +38,11 @@ fail() {
   exit 6
 }
 trap fail TERM HUP INT
+if [ -n "$FG_DUE" ]; then
+  ms=$((FG_DUE - $(date +%s%3N)))
+  [ "$ms" -gt 0 ] || ms=0
+  secs=$((ms / 1000)).$(printf %03d $((ms % 1000)))
+fi
 if [ -n "$FG_TIMED" ]; then
   eval "$FG_TIMED" &
   wait $! || quit 3
@@ -74,8 +80,11 @@ export function shJoin(argv: readonly string[]): string {
 export interface UnitSpec {
   /** The relay's ids after the marker, e.g. ['gpiod', 'gpiochip0', '17']. */
   ids: string[];
-  /** A pulse: FG_TIMED returns after `ms`; FG_LOCK drives locked (`$t` holds the epoch ms). */
-  pulse?: { ms: number; timed: string; lock: string };
+  /**
+   * A pulse: FG_TIMED returns after `ms` (or at `dueAt`, epoch ms, when given: FG_TIMED then sleeps "$secs");
+   * FG_LOCK drives locked (`$t` holds the epoch ms).
+   */
+  pulse?: { ms: number; timed: string; lock: string; dueAt?: number };
   /** FG_HOLD. */
   hold?: string;
   /** FG_FAIL (`$t` holds the epoch ms). */
@@ -105,6 +114,7 @@ export class RelayUnit {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        FG_DUE: spec.pulse?.dueAt === undefined ? '' : String(Math.round(spec.pulse.dueAt)),
         FG_TIMED: spec.pulse?.timed ?? '',
         FG_LOCK: spec.pulse?.lock ?? '',
         FG_HOLD: spec.hold ?? '',
@@ -297,7 +307,5 @@ export class UnitSlot {
   }
 }
 
-/** `sleep`'s argument for `ms` (GNU and busybox sleep take fractions). */
-export function sleepSeconds(ms: number): string {
-  return (Math.max(0, ms) / 1000).toFixed(3);
-}
+/** FG_TIMED for a unit with `dueAt`: sleeps until then (GNU and busybox sleep take fractions). */
+export const SLEEP_UNTIL_DUE = 'sleep "$secs"';

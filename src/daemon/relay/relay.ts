@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ExitCode, FacegateError } from '../../util/errors.ts';
 import { GpiodRelay } from './gpiod-relay.ts';
 import { type OnoffGpioFactory, OnoffRelay } from './onoff-relay.ts';
-import { RelayUnit, shJoin, shQuote, sleepSeconds, UNIT_MARKER, UnitSlot } from './relay-unit.ts';
+import { RelayUnit, SLEEP_UNTIL_DUE, shQuote, UNIT_MARKER, UnitSlot } from './relay-unit.ts';
 import { endStaleHolders, unitMatcher } from './stale-holders.ts';
 
 export type RelayState = 'locked' | 'unlocked';
@@ -108,7 +108,7 @@ export class SimulatedRelay implements RelayDriver {
     }
     const unit = new RelayUnit({
       ids: this.ids,
-      pulse: { ms, timed: shJoin(['sleep', sleepSeconds(ms)]), lock: this.appendCommand('locked') },
+      pulse: { ms, dueAt: Date.now() + ms, timed: SLEEP_UNTIL_DUE, lock: this.appendCommand('locked') },
       fail: this.appendCommand(this.failState),
     });
     const started = this.slot.start(unit, 0, (ended) => {
@@ -131,10 +131,8 @@ export class SimulatedRelay implements RelayDriver {
   }
 
   setSync(state: RelayState): void {
-    const hadUnit = this.slot.unit !== null;
     this.slot.endSync();
     this.virtualDueAt = null;
-    if (hadUnit) this.current = this.recordFile ? lastRecordedState(this.recordFile) : this.current;
     this.write(state);
   }
 
@@ -151,10 +149,7 @@ export class SimulatedRelay implements RelayDriver {
   private async settle(letFinish: boolean): Promise<number | null> {
     const virtual = this.settleVirtual();
     if (!this.slot.unit) return virtual;
-    const relockedAt = await this.slot.end(letFinish);
-    // The record is the relay: a unit killed while it wrote may or may not have re-locked.
-    if (this.recordFile) this.current = lastRecordedState(this.recordFile);
-    return relockedAt;
+    return this.slot.end(letFinish);
   }
 
   private settleVirtual(): number | null {
@@ -172,6 +167,8 @@ export class SimulatedRelay implements RelayDriver {
   }
 
   private write(state: RelayState): void {
+    // The record is the relay: a unit may have re-locked it (or been killed while it wrote) since we last looked.
+    if (this.recordFile) this.current = lastRecordedState(this.recordFile);
     if (state === this.current) return;
     this.current = state;
     this.logger?.debug({ relayDriver: 'simulated', state }, 'simulated relay driven');
