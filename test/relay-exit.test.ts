@@ -18,6 +18,9 @@ import { createRelayDriver, type RelayDriverOptions, type RelayState } from '../
 import { FakeSysfs, lineHeld, lineLog, writeFakeGpioset } from './helpers/fake-gpio.ts';
 import { repoRoot } from './helpers/shared.ts';
 
+/** A child that ignores a signal (Node's SIGUSR1 opens the inspector) must fail the test, not hang the run. */
+const CHILD_TEST = { timeout: 60_000 };
+
 const work = mkdtempSync(path.join(tmpdir(), 'facegate-relay-exit-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -141,22 +144,26 @@ function rig(kind: string, dir: string): Rig {
 
 describe('kill -9 of the process that owns the relay, during a pulse', () => {
   for (const kind of ['simulated', 'onoff', 'gpiod v1', 'gpiod v2']) {
-    test(`${kind}: the relay is locked at once (not at the pulse's end) and a restart takes it`, async (t) => {
-      const hw = rig(kind, path.join(work, `kill9-${kind.replace(/\W/g, '-')}`));
-      const owner = await startOwner(hw.spec, 60_000, hw.opts, t);
-      await until('the unlock', () => hw.state() === 'unlocked');
-      owner.child.kill('SIGKILL');
-      await owner.exited;
-      // The 60 s pulse is far from over: only the unit's reaction to our death can lock this soon.
-      await until('the relay to lock after the kill', () => hw.state() === 'locked' && hw.released(), 5000);
+    test(
+      `${kind}: the relay is locked at once (not at the pulse's end) and a restart takes it`,
+      CHILD_TEST,
+      async (t) => {
+        const hw = rig(kind, path.join(work, `kill9-${kind.replace(/\W/g, '-')}`));
+        const owner = await startOwner(hw.spec, 60_000, hw.opts, t);
+        await until('the unlock', () => hw.state() === 'unlocked');
+        owner.child.kill('SIGKILL');
+        await owner.exited;
+        // The 60 s pulse is far from over: only the unit's reaction to our death can lock this soon.
+        await until('the relay to lock after the kill', () => hw.state() === 'locked' && hw.released(), 5000);
 
-      const restarted = new DoorLock(createRelayDriver(hw.spec, hw.driverOpts()), { unlockPulseMs: 200 });
-      t.after(() => restarted.failNowSync(true));
-      await restarted.start();
-      assert.equal(restarted.state, 'locked');
-      assert.equal(hw.state(), 'locked');
-      await restarted.stop();
-    });
+        const restarted = new DoorLock(createRelayDriver(hw.spec, hw.driverOpts()), { unlockPulseMs: 200 });
+        t.after(() => restarted.failNowSync(true));
+        await restarted.start();
+        assert.equal(restarted.state, 'locked');
+        assert.equal(hw.state(), 'locked');
+        await restarted.stop();
+      },
+    );
   }
 });
 
@@ -206,27 +213,35 @@ function isZombie(pid: number): boolean {
 }
 
 describe('signals to a process that owns the relay (simulated relay recording to a file)', () => {
-  test('SIGHUP reloads: the process stays up, the relay is left alone and the pulse still ends on time', async (t) => {
-    const file = path.join(work, 'hup.jsonl');
-    const owner = await startOwner(`simulated:${file}`, 1500, {}, t);
-    owner.child.kill('SIGHUP');
-    await until('the reload', () => owner.output().includes('reloaded'));
-    assert.equal(owner.child.exitCode, null, 'still running');
-    assert.deepEqual(recordedStates(file), ['locked', 'unlocked']);
-    await until('the pulse to end', () => recordedStates(file).at(-1) === 'locked');
-    owner.child.kill('SIGTERM');
-    assert.deepEqual(await owner.exited, { code: 0, signal: null });
-    assert.deepEqual(recordedStates(file), ['locked', 'unlocked', 'locked']);
-  });
+  test(
+    'SIGHUP reloads: the process stays up, the relay is left alone and the pulse still ends on time',
+    CHILD_TEST,
+    async (t) => {
+      const file = path.join(work, 'hup.jsonl');
+      const owner = await startOwner(`simulated:${file}`, 1500, {}, t);
+      owner.child.kill('SIGHUP');
+      await until('the reload', () => owner.output().includes('reloaded'));
+      assert.equal(owner.child.exitCode, null, 'still running');
+      assert.deepEqual(recordedStates(file), ['locked', 'unlocked']);
+      await until('the pulse to end', () => recordedStates(file).at(-1) === 'locked');
+      owner.child.kill('SIGTERM');
+      assert.deepEqual(await owner.exited, { code: 0, signal: null });
+      assert.deepEqual(recordedStates(file), ['locked', 'unlocked', 'locked']);
+    },
+  );
 
   for (const signal of ['SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGPWR'] as const) {
-    test(`${signal} during a pulse: the relay is locked before the process exits ${signalExitCode(signal)}`, async (t) => {
-      const file = path.join(work, `${signal}.jsonl`);
-      const owner = await startOwner(`simulated:${file}`, 60_000, {}, t);
-      owner.child.kill(signal);
-      const exit = await owner.exited;
-      assert.deepEqual(exit, { code: signalExitCode(signal), signal: null }, owner.output());
-      assert.deepEqual(recordedStates(file), ['locked', 'unlocked', 'locked']);
-    });
+    test(
+      `${signal} during a pulse: the relay is locked before the process exits ${signalExitCode(signal)}`,
+      CHILD_TEST,
+      async (t) => {
+        const file = path.join(work, `${signal}.jsonl`);
+        const owner = await startOwner(`simulated:${file}`, 60_000, {}, t);
+        owner.child.kill(signal);
+        const exit = await owner.exited;
+        assert.deepEqual(exit, { code: signalExitCode(signal), signal: null }, owner.output());
+        assert.deepEqual(recordedStates(file), ['locked', 'unlocked', 'locked']);
+      },
+    );
   }
 });

@@ -23,6 +23,7 @@ import { FacegateError } from '../../util/errors.ts';
 export const UNIT_MARKER = 'facegate-relay';
 
 const SCRIPT = `trap '' PIPE
+now() { n=$(date +%s%3N); case $n in *[!0-9]*) n=$(($(date +%s) * 1000));; esac; echo "$n"; }
 exec 3<&0 </dev/null
 { cat <&3 >/dev/null; kill -TERM $$; } 2>/dev/null &
 exec 3<&-
@@ -32,21 +33,21 @@ fail() {
   kill -TERM 0 2>/dev/null
   wait
   trap - TERM HUP INT
-  t=$(date +%s%3N)
+  t=$(now)
   eval "$FG_FAIL"
   echo "failed $t"
   exit 6
 }
 trap fail TERM HUP INT
 if [ -n "$FG_DUE" ]; then
-  ms=$((FG_DUE - $(date +%s%3N)))
+  ms=$((FG_DUE - $(now)))
   [ "$ms" -gt 0 ] || ms=0
   secs=$((ms / 1000)).$(printf %03d $((ms % 1000)))
 fi
 if [ -n "$FG_TIMED" ]; then
   eval "$FG_TIMED" &
   wait $! || quit 3
-  t=$(date +%s%3N)
+  t=$(now)
   eval "$FG_LOCK" || quit 4
   echo "locked $t"
 fi
@@ -112,8 +113,9 @@ export class RelayUnit {
     this.child = spawn('/bin/sh', ['-c', SCRIPT, UNIT_MARKER, ...spec.ids], {
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Only what the commands need: the daemon's environment may hold secrets (FACEGATE_* from the unit's env file).
       env: {
-        ...process.env,
+        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
         FG_DUE: spec.pulse?.dueAt === undefined ? '' : String(Math.round(spec.pulse.dueAt)),
         FG_TIMED: spec.pulse?.timed ?? '',
         FG_LOCK: spec.pulse?.lock ?? '',
