@@ -398,6 +398,14 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
       assert.equal(granted.identityId, 'amy-again');
     });
 
+    test('SIGHUP → reload: the daemon keeps running and the relay is untouched', async () => {
+      const before = await readFile(spawnedRelay(), 'utf8');
+      child.kill('SIGHUP');
+      await until(() => (lines.some((l) => l.event === 'reload') ? true : undefined), 'the reload log line');
+      assert.equal(child.exitCode, null, 'still running');
+      assert.equal(await readFile(spawnedRelay(), 'utf8'), before);
+    });
+
     test('SIGTERM → relay locked, exit code 0', async () => {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');

@@ -194,9 +194,11 @@ export class RelayUnit {
 
   /**
    * Resolves once the unit has run `settleMs` without exiting (a gpioset that cannot take the line exits at once);
-   * rejects with its stderr otherwise.
+   * rejects with its stderr otherwise. With 0 it only checks that the process was created (no event-loop turn).
    */
   async started(settleMs: number): Promise<void> {
+    if (this.child.pid === undefined) throw new FacegateError('cannot start /bin/sh for the relay unit');
+    if (settleMs <= 0) return;
     let timer: NodeJS.Timeout | undefined;
     const settled = new Promise<'running'>((resolve) => {
       timer = setTimeout(() => resolve('running'), settleMs);
