@@ -131,7 +131,10 @@ export class DoorLock {
     const run = async () => {
       let relockedAt: number | null;
       try {
-        relockedAt = pulseMs === undefined ? await this.driver.set(state) : await this.driver.pulse(pulseMs);
+        relockedAt =
+          pulseMs === undefined
+            ? await this.driver.set(state, { pulseDue: reason === 'pulse-end' })
+            : await this.driver.pulse(pulseMs);
       } catch (err) {
         const detail = `relay could not be driven ${state}: ${errorMessage(err)}`;
         this.opts.logger?.error({ event: 'relay-error', state, reason, error: errorMessage(err) }, detail);

@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage, FacegateError } from '../../util/errors.ts';
-import type { RelayDriver, RelayState } from './relay.ts';
+import type { RelayDriver, RelayState, SetOptions } from './relay.ts';
 import { RelayUnit, shJoin, UNIT_MARKER, UnitSlot } from './relay-unit.ts';
 import { endStaleHolders, unitMatcher } from './stale-holders.ts';
 
@@ -113,9 +113,9 @@ export class GpiodRelay implements RelayDriver {
     return relockedAt;
   }
 
-  async set(state: RelayState): Promise<number | null> {
+  async set(state: RelayState, opts: SetOptions = {}): Promise<number | null> {
     const value = level(state);
-    await this.slot.letPulseFinish();
+    if (opts.pulseDue) await this.slot.letPulseFinish();
     const unit = this.slot.unit;
     if (unit?.running && unit.pulseOver && this.holdValue === value) return this.slot.takeRelock();
     const relockedAt = await this.slot.end(false);

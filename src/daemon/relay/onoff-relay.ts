@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ExitCode, errorMessage, FacegateError } from '../../util/errors.ts';
-import type { RelayDriver, RelayState } from './relay.ts';
+import type { RelayDriver, RelayState, SetOptions } from './relay.ts';
 import { RelayUnit, SLEEP_UNTIL_DUE, shQuote, UNIT_MARKER, UnitSlot } from './relay-unit.ts';
 import { endStaleHolders, unitMatcher } from './stale-holders.ts';
 
@@ -107,9 +107,9 @@ export class OnoffRelay implements RelayDriver {
     return relockedAt;
   }
 
-  async set(state: RelayState): Promise<number | null> {
+  async set(state: RelayState, opts: SetOptions = {}): Promise<number | null> {
     const gpio = this.opened();
-    const relockedAt = await this.slot.end(true);
+    const relockedAt = await this.slot.end(opts.pulseDue ?? false);
     await gpio.write(level(state));
     return relockedAt;
   }

@@ -26,12 +26,19 @@ export interface RelayDriver {
    * did so since the last call (the caller's view may lag behind while its event loop is busy), else null.
    */
   pulse(ms: number): Promise<number | null>;
-  /** Drives `state` (ending any pulse); resolves like pulse(). */
-  set(state: RelayState): Promise<number | null>;
+  /**
+   * Drives `state`, ending any pulse at once — except with `pulseDue` (the caller's own timer says the pulse is due),
+   * which first lets a pulse about to end re-lock by itself; resolves like pulse().
+   */
+  set(state: RelayState, opts?: SetOptions): Promise<number | null>;
   /** Synchronous best effort, for exit paths (signal handlers, uncaught errors, process 'exit'): ends any pulse. */
   setSync(state: RelayState): void;
   /** Lets go of the relay, leaving it as last driven; a pulse still running is ended with the fail state. */
   close(): Promise<void>;
+}
+
+export interface SetOptions {
+  pulseDue?: boolean;
 }
 
 export interface RelayDriverOptions {
@@ -124,8 +131,8 @@ export class SimulatedRelay implements RelayDriver {
     return relockedAt;
   }
 
-  async set(state: RelayState): Promise<number | null> {
-    const relockedAt = await this.settle(true);
+  async set(state: RelayState, opts: SetOptions = {}): Promise<number | null> {
+    const relockedAt = await this.settle(opts.pulseDue ?? false);
     this.write(state);
     return relockedAt;
   }
