@@ -22,8 +22,11 @@ import { FacegateError } from '../../util/errors.ts';
 /** argv[0] of every unit's script, followed by the relay's ids: how the start-up scan recognises our leftovers. */
 export const UNIT_MARKER = 'facegate-relay';
 
+/** Sets shell variable `name` to the epoch ms (one `date`; whole seconds where `date` has no %N). */
+const now = (name: string) =>
+  `${name}=$(date +%s%3N); case $${name} in *[!0-9]*) ${name}=$(($(date +%s) * 1000));; esac`;
+
 const SCRIPT = `trap '' PIPE
-now() { n=$(date +%s%3N); case $n in *[!0-9]*) n=$(($(date +%s) * 1000));; esac; echo "$n"; }
 exec 3<&0 </dev/null
 { cat <&3 >/dev/null; kill -TERM $$; } 2>/dev/null &
 exec 3<&-
@@ -33,21 +36,23 @@ fail() {
   kill -TERM 0 2>/dev/null
   wait
   trap - TERM HUP INT
-  t=$(now)
+  ${now('t')}
   eval "$FG_FAIL"
   echo "failed $t"
   exit 6
 }
 trap fail TERM HUP INT
 if [ -n "$FG_DUE" ]; then
-  ms=$((FG_DUE - $(now)))
+  ${now('n')}
+  ms=$((FG_DUE - n))
   [ "$ms" -gt 0 ] || ms=0
-  secs=$((ms / 1000)).$(printf %03d $((ms % 1000)))
+  r=$((ms % 1000)); case \${#r} in 1) r=00$r;; 2) r=0$r;; esac
+  secs=$((ms / 1000)).$r
 fi
 if [ -n "$FG_TIMED" ]; then
   eval "$FG_TIMED" &
   wait $! || quit 3
-  t=$(now)
+  ${now('t')}
   eval "$FG_LOCK" || quit 4
   echo "locked $t"
 fi
