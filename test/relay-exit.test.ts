@@ -15,6 +15,7 @@ import { after, describe, test } from 'node:test';
 import { DoorLock } from '../src/daemon/relay/door-lock.ts';
 import { signalExitCode } from '../src/daemon/relay/exit-guards.ts';
 import { createRelayDriver, type RelayDriverOptions, type RelayState } from '../src/daemon/relay/relay.ts';
+import { processGone } from '../src/daemon/relay/stale-holders.ts';
 import { FakeSysfs, lineHeld, lineLog, writeFakeGpioset } from './helpers/fake-gpio.ts';
 import { repoRoot } from './helpers/shared.ts';
 
@@ -196,21 +197,12 @@ describe('start-up clean-up of a leftover gpioset holding our line', () => {
     await lock.start();
     // (A fake gpioset is a shell script: it may log its request after the driver's 150 ms start check.)
     await until('line 17 driven locked', () => lineLog(dir, 'gpiochip0', 17).at(-1)?.value === 0, 3000);
-    assert.equal(existsSync(`/proc/${stale.pid}`) && !isZombie(stale.pid ?? 0), false, 'the stale holder is gone');
+    assert.ok(processGone(stale.pid ?? 0), 'the stale holder is gone');
     assert.ok(existsSync(`/proc/${neighbour.pid}`), 'the holder of line 18 is not ours to end');
     assert.ok(lineHeld(dir, 'gpiochip0', 18));
     await lock.stop();
   });
 });
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 describe('signals to a process that owns the relay (simulated relay recording to a file)', () => {
   test(

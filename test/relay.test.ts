@@ -142,6 +142,21 @@ describe('relay drivers', () => {
   }
 });
 
+/** A process whose signal handlers the test calls itself, recording exit codes. */
+function fakeProcess() {
+  const handlers = new Map<string, (arg?: unknown) => void>();
+  const exits: number[] = [];
+  const proc: GuardedProcess = {
+    on: (event, fn) => handlers.set(event, fn as (arg?: unknown) => void),
+    off: (event) => handlers.delete(event),
+    exit: (code) => {
+      exits.push(code ?? 0);
+      return undefined;
+    },
+  };
+  return { handlers, exits, proc };
+}
+
 describe('DoorLock', () => {
   test('start drives LOCKED, pulse unlocks and re-locks exactly at unlockPulseMs', async () => {
     const clock = new FakeClock();
@@ -222,16 +237,7 @@ describe('DoorLock', () => {
   });
 
   test('exit guards on a fake process: signal hands over to onSignal after locking; crash exits non-zero', async () => {
-    const handlers = new Map<string, (arg?: unknown) => void>();
-    const exits: number[] = [];
-    const proc: GuardedProcess = {
-      on: (event, fn) => handlers.set(event, fn as (arg?: unknown) => void),
-      off: (event) => handlers.delete(event),
-      exit: (code) => {
-        exits.push(code ?? 0);
-        return undefined;
-      },
-    };
+    const { handlers, exits, proc } = fakeProcess();
     const driver = new SimulatedRelay(null);
     const lock = new DoorLock(driver, {});
     await lock.start();
@@ -251,16 +257,7 @@ describe('DoorLock', () => {
   });
 
   test('exit guards: SIGHUP reloads and leaves the relay alone; every other terminating signal locks first', async () => {
-    const handlers = new Map<string, (arg?: unknown) => void>();
-    const exits: number[] = [];
-    const proc: GuardedProcess = {
-      on: (event, fn) => handlers.set(event, fn as (arg?: unknown) => void),
-      off: (event) => handlers.delete(event),
-      exit: (code) => {
-        exits.push(code ?? 0);
-        return undefined;
-      },
-    };
+    const { handlers, exits, proc } = fakeProcess();
     for (const signal of ['SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGABRT', 'SIGPWR'] as const) {
       assert.ok(handlers.size === 0);
       const driver = new SimulatedRelay(null);

@@ -93,17 +93,11 @@ export class OnoffRelay implements RelayDriver {
       pulse: { ms, dueAt: Date.now() + ms, timed: SLEEP_UNTIL_DUE, lock: this.writeCommand('locked') },
       fail: this.writeCommand(this.opts.failState),
     });
-    const started = this.slot.start(unit, 0, (ended) => {
-      if (ended.relockedAt === null) {
-        this.opts.logger?.error({ relayDriver: 'onoff', why: ended.describeExit() }, 'relay unit ended early');
-      }
+    await this.slot.startPulse(unit, {
+      driver: 'onoff',
+      relock: () => this.setSync('locked'),
+      logger: this.opts.logger,
     });
-    try {
-      await started;
-    } catch (err) {
-      this.setSync('locked');
-      throw err;
-    }
     return relockedAt;
   }
 

@@ -17,6 +17,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
 import { FacegateError } from '../../util/errors.ts';
 
 /** argv[0] of every unit's script, followed by the relay's ids: how the start-up scan recognises our leftovers. */
@@ -271,6 +272,26 @@ export class UnitSlot {
     if (!unit || unit.relockedAt === null || this.reported === unit) return null;
     this.reported = unit;
     return unit.relockedAt;
+  }
+
+  /**
+   * Starts the pulse unit of a driver that drove "unlocked" itself: if the unit cannot start, `relock()` runs and the
+   * error is thrown. `onRelocked` runs when the unit exits after re-locking while still current; an early end is
+   * logged.
+   */
+  async startPulse(
+    unit: RelayUnit,
+    opts: { driver: string; relock: () => void; onRelocked?: () => void; logger?: Logger },
+  ): Promise<void> {
+    try {
+      await this.start(unit, 0, (ended) => {
+        if (ended.relockedAt !== null) opts.onRelocked?.();
+        else opts.logger?.error({ relayDriver: opts.driver, why: ended.describeExit() }, 'relay unit ended early');
+      });
+    } catch (err) {
+      opts.relock();
+      throw err;
+    }
   }
 
   /** Waits (bounded) for a pulse that is due within the grace to end by itself: one re-lock, from the unit. */

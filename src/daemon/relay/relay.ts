@@ -118,16 +118,14 @@ export class SimulatedRelay implements RelayDriver {
       pulse: { ms, dueAt: Date.now() + ms, timed: SLEEP_UNTIL_DUE, lock: this.appendCommand('locked') },
       fail: this.appendCommand(this.failState),
     });
-    const started = this.slot.start(unit, 0, (ended) => {
-      if (ended.relockedAt !== null) this.current = 'locked';
-      else this.logger?.error({ relayDriver: 'simulated', why: ended.describeExit() }, 'relay unit ended early');
+    await this.slot.startPulse(unit, {
+      driver: 'simulated',
+      relock: () => this.setSync('locked'),
+      onRelocked: () => {
+        this.current = 'locked';
+      },
+      logger: this.logger,
     });
-    try {
-      await started;
-    } catch (err) {
-      this.setSync('locked');
-      throw err;
-    }
     return relockedAt;
   }
 

@@ -31,7 +31,8 @@ function readProc(pid: number): ProcInfo | null {
   }
 }
 
-function isGone(pid: number): boolean {
+/** The process has exited (or is a zombie waiting to be reaped, which holds nothing any more). */
+export function processGone(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
@@ -83,7 +84,7 @@ export async function endStaleHolders(match: ArgvMatcher, what: string, logger?:
     }
   }
   const deadline = Date.now() + GONE_WAIT_MS;
-  while (stale.some((p) => !isGone(p.pid)) && Date.now() < deadline) {
+  while (stale.some((p) => !processGone(p.pid)) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return stale.length;
