@@ -16,7 +16,7 @@ import { DoorLock } from '../src/daemon/relay/door-lock.ts';
 import { signalExitCode } from '../src/daemon/relay/exit-guards.ts';
 import { createRelayDriver, type RelayDriverOptions, type RelayState } from '../src/daemon/relay/relay.ts';
 import { processGone } from '../src/daemon/relay/stale-holders.ts';
-import { FakeSysfs, lineHeld, lineLog, writeFakeGpioset } from './helpers/fake-gpio.ts';
+import { CHIP, FakeSysfs, lineHeld, lineLog, writeFakeGpioset } from './helpers/fake-gpio.ts';
 import { repoRoot } from './helpers/shared.ts';
 
 /** A child that ignores a signal (Node's SIGUSR1 opens the inspector) must fail the test, not hang the run. */
@@ -132,13 +132,13 @@ function rig(kind: string, dir: string): Rig {
   const version = kind === 'gpiod v1' ? 1 : 2;
   const gpiosetCommand = writeFakeGpioset(dir, version);
   return {
-    spec: 'gpiod:gpiochip0:17',
+    spec: `gpiod:${CHIP}:17`,
     opts: { gpiosetCommand },
     state: () => {
-      const last = lineLog(dir, 'gpiochip0', 17).at(-1);
+      const last = lineLog(dir, CHIP, 17).at(-1);
       return last ? (last.value === 1 ? 'unlocked' : 'locked') : null;
     },
-    released: () => !lineHeld(dir, 'gpiochip0', 17),
+    released: () => !lineHeld(dir, CHIP, 17),
     driverOpts: () => ({ gpiosetCommand }),
   };
 }
@@ -158,7 +158,7 @@ describe('kill -9 of the process that owns the relay, during a pulse', () => {
         await until('the relay to lock after the kill', () => hw.state() === 'locked' && hw.released(), 5000);
 
         const restarted = new DoorLock(createRelayDriver(hw.spec, hw.driverOpts()), { unlockPulseMs: 200 });
-        t.after(() => restarted.failNowSync(true));
+        t.after(() => restarted.failNowSync());
         await restarted.start();
         assert.equal(restarted.state, 'locked');
         assert.equal(hw.state(), 'locked');
@@ -174,7 +174,7 @@ describe('start-up clean-up of a leftover gpioset holding our line', () => {
     const gpioset = writeFakeGpioset(dir, 2);
     const spawnHolder = (line: number) => {
       // What an older facegate left behind: interactive mode, end of input ignored, parent gone.
-      const holder = spawn(gpioset, ['-i', '-c', 'gpiochip0', `${line}=1`], { detached: true, stdio: 'ignore' });
+      const holder = spawn(gpioset, ['-i', '-c', CHIP, `${line}=1`], { detached: true, stdio: 'ignore' });
       holder.unref();
       t.after(() => {
         try {
@@ -187,19 +187,16 @@ describe('start-up clean-up of a leftover gpioset holding our line', () => {
     };
     const stale = spawnHolder(17);
     const neighbour = spawnHolder(18);
-    await until(
-      'the leftovers to hold their lines',
-      () => lineHeld(dir, 'gpiochip0', 17) && lineHeld(dir, 'gpiochip0', 18),
-    );
+    await until('the leftovers to hold their lines', () => lineHeld(dir, CHIP, 17) && lineHeld(dir, CHIP, 18));
 
-    const lock = new DoorLock(createRelayDriver('gpiod:gpiochip0:17', { gpiosetCommand: gpioset }), {});
-    t.after(() => lock.failNowSync(true));
+    const lock = new DoorLock(createRelayDriver(`gpiod:${CHIP}:17`, { gpiosetCommand: gpioset }), {});
+    t.after(() => lock.failNowSync());
     await lock.start();
     // (A fake gpioset is a shell script: it may log its request after the driver's 150 ms start check.)
-    await until('line 17 driven locked', () => lineLog(dir, 'gpiochip0', 17).at(-1)?.value === 0, 3000);
+    await until('line 17 driven locked', () => lineLog(dir, CHIP, 17).at(-1)?.value === 0, 3000);
     assert.ok(processGone(stale.pid ?? 0), 'the stale holder is gone');
     assert.ok(existsSync(`/proc/${neighbour.pid}`), 'the holder of line 18 is not ours to end');
-    assert.ok(lineHeld(dir, 'gpiochip0', 18));
+    assert.ok(lineHeld(dir, CHIP, 18));
     await lock.stop();
   });
 });

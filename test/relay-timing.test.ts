@@ -13,7 +13,7 @@ import { after, describe, test } from 'node:test';
 import { EventBus } from '../src/daemon/event-bus.ts';
 import { DoorLock } from '../src/daemon/relay/door-lock.ts';
 import { createRelayDriver, type RelayDriver, type RelayState } from '../src/daemon/relay/relay.ts';
-import { FakeSysfs, lineLog, writeFakeGpioset } from './helpers/fake-gpio.ts';
+import { CHIP, FakeSysfs, lineLog, writeFakeGpioset } from './helpers/fake-gpio.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'facegate-relay-timing-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -61,8 +61,8 @@ const HARDWARE: Record<string, (dir: string) => Hardware> = {
     ([1, 2] as const).map((version) => [
       `gpiod v${version}`,
       (dir: string): Hardware => {
-        const driver = createRelayDriver('gpiod:gpiochip0:17', { gpiosetCommand: writeFakeGpioset(dir, version) });
-        const changes = () => lineLog(dir, 'gpiochip0', 17).map((c) => ({ t: c.t, state: toState(c.value) }));
+        const driver = createRelayDriver(`gpiod:${CHIP}:17`, { gpiosetCommand: writeFakeGpioset(dir, version) });
+        const changes = () => lineLog(dir, CHIP, 17).map((c) => ({ t: c.t, state: toState(c.value) }));
         return { driver, state: () => changes().at(-1)?.state ?? null, changes };
       },
     ]),
@@ -105,7 +105,7 @@ async function setUp(name: string, t: { after: (fn: () => Promise<void>) => void
   bus.on('relay', (e) => events.push({ t: Date.parse(e.time), state: e.state }));
   const lock = new DoorLock(hw.driver, { unlockPulseMs: PULSE_MS, bus });
   t.after(async () => {
-    lock.failNowSync(true);
+    lock.failNowSync();
     await hw.driver.close();
   });
   await lock.start();

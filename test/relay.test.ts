@@ -11,7 +11,7 @@ import { gpiosetArgs } from '../src/daemon/relay/gpiod-relay.ts';
 import { createRelayDriver, type RelayDriver, type RelayState, SimulatedRelay } from '../src/daemon/relay/relay.ts';
 import { FacegateError } from '../src/util/errors.ts';
 import { FakeClock } from './helpers/fake-clock.ts';
-import { lineHeld, lineLog, writeFakeGpioset } from './helpers/fake-gpio.ts';
+import { CHIP, FakeSysfs, lineHeld, lineLog, writeFakeGpioset } from './helpers/fake-gpio.ts';
 import { repoRoot } from './helpers/shared.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'facegate-relay-'));
@@ -81,6 +81,23 @@ describe('relay drivers', () => {
     await assert.rejects(driver.init(), (err: unknown) => err instanceof FacegateError && /gpiod/.test(err.message));
   });
 
+  test('onoff driver on a fake sysfs tree: a pulse running at close ends locked; exit paths still drive after close', async (t) => {
+    const sysfs = new FakeSysfs(path.join(work, 'sysfs'));
+    const driver = createRelayDriver('onoff:529', { gpioFactory: sysfs.factory, sysfsRoot: sysfs.root });
+    t.after(() => driver.setSync('locked'));
+    await driver.init();
+    await driver.set('locked');
+    await driver.pulse(60_000);
+    assert.equal(sysfs.value(529), '1');
+    await driver.close();
+    assert.equal(sysfs.value(529), '0', 'close during a pulse leaves the pin locked');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(sysfs.value(529), '0', 'and no unit drives it afterwards');
+    const writes = sysfs.writes.length;
+    driver.setSync('locked'); // what the process 'exit' guard does after a shutdown
+    assert.deepEqual(sysfs.writes.slice(writes), [{ gpio: 529, value: 0, sync: true }]);
+  });
+
   test('gpioset argv for libgpiod v1 and v2', () => {
     const call = { chip: 'gpiochip0', line: 17, activeLow: false } as const;
     assert.deepEqual(gpiosetArgs({ ...call, mode: 'hold', version: 1, value: 0, activeLow: true }), [
@@ -116,28 +133,28 @@ describe('relay drivers', () => {
   for (const version of [1, 2] as const) {
     test(`gpiod driver through a fake gpioset v${version}: holds locked, pulses, re-locks, releases on close`, async (t) => {
       const dir = path.join(work, `gpiod-v${version}`);
-      const driver = createRelayDriver('gpiod:gpiochip0:17', { gpiosetCommand: writeFakeGpioset(dir, version) });
+      const driver = createRelayDriver(`gpiod:${CHIP}:17`, { gpiosetCommand: writeFakeGpioset(dir, version) });
       t.after(() => driver.setSync('locked'));
       await driver.init();
       await driver.set('locked');
-      assert.ok(lineHeld(dir, 'gpiochip0', 17), 'the line is held while locked');
+      assert.ok(lineHeld(dir, CHIP, 17), 'the line is held while locked');
       await driver.pulse(200);
-      let log = lineLog(dir, 'gpiochip0', 17);
+      let log = lineLog(dir, CHIP, 17);
       const relocked = () => log.some((c, i) => c.value === 1 && log.slice(i + 1).some((d) => d.value === 0));
       for (let i = 0; i < 250 && !relocked(); i++) {
         await new Promise((r) => setTimeout(r, 20));
-        log = lineLog(dir, 'gpiochip0', 17);
+        log = lineLog(dir, CHIP, 17);
       }
       const relockedAt = await driver.set('locked', { pulseDue: true });
       assert.equal(typeof relockedAt, 'number', 'the unit re-locked by itself and said when');
-      log = lineLog(dir, 'gpiochip0', 17);
+      log = lineLog(dir, CHIP, 17);
       const unlock = log.findIndex((c) => c.value === 1);
       assert.ok(unlock > 0, JSON.stringify(log));
       assert.equal(log[unlock + 1]?.value, 0, 'locked after the pulse');
       assert.ok(log[unlock + 1]!.t - log[unlock]!.t >= 195, `held ${log[unlock + 1]!.t - log[unlock]!.t} ms`);
       await driver.close();
-      assert.equal(lineLog(dir, 'gpiochip0', 17).at(-1)?.value, 0);
-      assert.equal(lineHeld(dir, 'gpiochip0', 17), false, 'released on close');
+      assert.equal(lineLog(dir, CHIP, 17).at(-1)?.value, 0);
+      assert.equal(lineHeld(dir, CHIP, 17), false, 'released on close');
     });
   }
 });

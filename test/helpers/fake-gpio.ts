@@ -12,6 +12,12 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import type { OnoffGpio, OnoffGpioFactory } from '../../src/daemon/relay/onoff-relay.ts';
 
+/**
+ * The fake chip's name: one per test process, so test runs in parallel on one machine never see each other's relay
+ * processes as stale holders of their line (the start-up clean-up matches chip and line).
+ */
+export const CHIP = `fakechip${process.pid}`;
+
 const COMMON = `L="$D/$chip-$line"
 exec 9>>"$L.lock"
 flock -n 9 || { echo "gpioset: unable to request lines on chip '/dev/$chip': Device or resource busy" >&2; exit 1; }

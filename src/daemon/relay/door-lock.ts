@@ -96,9 +96,9 @@ export class DoorLock {
     await this.driver.close();
   }
 
-  /** For exit paths: ends any pulse and drives the fail state synchronously; `final` refuses pulses from now on. */
-  failNowSync(final: boolean): void {
-    if (final) this.stopped = true;
+  /** For exit paths: ends any pulse, drives the fail state synchronously and refuses pulses from now on. */
+  failNowSync(): void {
+    this.stopped = true;
     this.clearPulseTimer();
     this.driver.setSync(this.failState);
     this.current = this.failState;

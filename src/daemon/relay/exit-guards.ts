@@ -35,8 +35,8 @@ export interface ExitGuardOptions {
 /** What the guards need of the door lock. */
 export interface GuardedLock {
   readonly failState: RelayState;
-  /** Ends any pulse and drives the fail state synchronously; with `final`, refuses pulses from now on. */
-  failNowSync(final: boolean): void;
+  /** Ends any pulse, drives the fail state synchronously and refuses pulses from now on. */
+  failNowSync(): void;
   stop(): Promise<void>;
 }
 
@@ -83,15 +83,15 @@ export function installExitGuards(
   logger?: Logger,
 ): () => void {
   let shuttingDown = false;
-  const failNow = (final: boolean) => {
+  const failNow = () => {
     try {
-      lock.failNowSync(final);
+      lock.failNowSync();
     } catch (err) {
       logger?.error({ event: 'relay', error: errorMessage(err) }, 'could not drive the relay on exit');
     }
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    failNow(true);
+    failNow();
     if (shuttingDown) {
       logger?.warn({ signal }, 'second signal during shutdown: exiting now');
       proc.exit(1);
@@ -104,7 +104,7 @@ export function installExitGuards(
       : lock.stop().then(() => proc.exit(signalExitCode(signal)));
     finish.catch((err: unknown) => {
       logger?.error({ error: errorMessage(err) }, 'shutdown failed');
-      failNow(true);
+      failNow();
       proc.exit(1);
     });
   };
@@ -116,14 +116,14 @@ export function installExitGuards(
       .catch((err: unknown) => logger?.error({ event: 'reload-error', error: errorMessage(err) }, 'reload failed'));
   };
   const onFatal = (err: unknown) => {
-    failNow(true);
+    failNow();
     logger?.fatal(
       { event: 'crash', error: errorMessage(err), state: lock.failState },
       'uncaught error: relay driven to its fail state, exiting',
     );
     proc.exit(2);
   };
-  const onExit = () => failNow(true);
+  const onExit = () => failNow();
   const listeners: Array<[string, (...args: never[]) => void]> = [
     ...terminatingSignals().map((signal): [string, () => void] => [signal, () => onSignal(signal)]),
     [RELOAD_SIGNAL, onReload],
