@@ -290,6 +290,15 @@ export class Controller {
     });
   }
 
+  /**
+   * SIGHUP (`systemctl reload facegate`): re-reads what may change under a running daemon. Never drives the relay;
+   * a running pulse ends on its own timer. Wiring point for the database reload (issue 10 item 7): call it here.
+   */
+  async reload(): Promise<void> {
+    if (this.stopping) return;
+    this.logger.info({ event: 'reload' }, 'reload requested');
+  }
+
   /** Collects the next `samples` frames showing exactly one big-enough face (enrollment by capture). */
   captureFrames(samples: number, timeoutMs: number, signal?: AbortSignal): Promise<Frame[]> {
     return new Promise((resolve) => {
@@ -312,15 +321,6 @@ export class Controller {
       request.frames.push(frame);
       if (request.frames.length >= request.samples) request.done();
     }
-  }
-
-  /**
-   * SIGHUP (`systemctl reload facegate`): re-reads what may change under a running daemon. Never drives the relay;
-   * a running pulse ends on its own timer. Wiring point for the database reload (issue 10 item 7): call it here.
-   */
-  async reload(): Promise<void> {
-    if (this.stopping) return;
-    this.logger.info({ event: 'reload' }, 'reload requested');
   }
 
   /** Stops everything in reverse order; the relay ends in its fail state (locked). Safe to call twice. */
