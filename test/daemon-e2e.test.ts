@@ -379,6 +379,14 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
       assert.equal(health.worker, 'alive');
     });
 
+    test('SIGHUP → reload: the daemon keeps running and the relay is untouched', async () => {
+      const before = await readFile(spawnedRelay(), 'utf8');
+      child.kill('SIGHUP');
+      await until(() => (lines.some((l) => l.event === 'reload') ? true : undefined), 'the reload log line');
+      assert.equal(child.exitCode, null, 'still running');
+      assert.equal(await readFile(spawnedRelay(), 'utf8'), before);
+    });
+
     test('a signed enroll-by-capture command takes samples from the camera, and the new badge then opens the door', async () => {
       const results: Array<Record<string, unknown>> = [];
       await watcher.subscribeAsync('facegate/e2e-spawned/cmd/enroll/result', { qos: 1 });

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { EventBus } from '../src/daemon/event-bus.ts';
 import { DoorLock, type GuardedProcess } from '../src/daemon/relay/door-lock.ts';
-import { gpiosetHoldArgs } from '../src/daemon/relay/gpiod-relay.ts';
+import { signalExitCode } from '../src/daemon/relay/exit-guards.ts';
+import { gpiosetArgs } from '../src/daemon/relay/gpiod-relay.ts';
 import { createRelayDriver, type RelayDriver, type RelayState, SimulatedRelay } from '../src/daemon/relay/relay.ts';
 import { FacegateError } from '../src/util/errors.ts';
 import { FakeClock } from './helpers/fake-clock.ts';
+import { CHIP, FakeSysfs, lineHeld, lineLog, writeFakeGpioset } from './helpers/fake-gpio.ts';
 import { repoRoot } from './helpers/shared.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'facegate-relay-'));
@@ -35,6 +37,10 @@ class FlakyRelay implements RelayDriver {
       throw new Error('i2c timeout');
     }
     this.states.push(state);
+    return null;
+  }
+  async pulse(_ms: number) {
+    return this.set('unlocked');
   }
   setSync(state: RelayState) {
     this.states.push(state);
@@ -75,54 +81,98 @@ describe('relay drivers', () => {
     await assert.rejects(driver.init(), (err: unknown) => err instanceof FacegateError && /gpiod/.test(err.message));
   });
 
+  test('onoff driver on a fake sysfs tree: a pulse running at close ends locked; exit paths still drive after close', async (t) => {
+    const sysfs = new FakeSysfs(path.join(work, 'sysfs'));
+    const driver = createRelayDriver('onoff:529', { gpioFactory: sysfs.factory, sysfsRoot: sysfs.root });
+    t.after(() => driver.setSync('locked'));
+    await driver.init();
+    await driver.set('locked');
+    await driver.pulse(60_000);
+    assert.equal(sysfs.value(529), '1');
+    await driver.close();
+    assert.equal(sysfs.value(529), '0', 'close during a pulse leaves the pin locked');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(sysfs.value(529), '0', 'and no unit drives it afterwards');
+    const writes = sysfs.writes.length;
+    driver.setSync('locked'); // what the process 'exit' guard does after a shutdown
+    assert.deepEqual(sysfs.writes.slice(writes), [{ gpio: 529, value: 0, sync: true }]);
+  });
+
   test('gpioset argv for libgpiod v1 and v2', () => {
-    assert.deepEqual(gpiosetHoldArgs(1, 'gpiochip0', 17, 0, true), [
-      '--mode=wait',
+    const call = { chip: 'gpiochip0', line: 17, activeLow: false } as const;
+    assert.deepEqual(gpiosetArgs({ ...call, mode: 'hold', version: 1, value: 0, activeLow: true }), [
+      '--mode=signal',
       '--active-low',
       'gpiochip0',
       '17=0',
     ]);
-    assert.deepEqual(gpiosetHoldArgs(2, 'gpiochip0', 17, 1, false), ['-i', '-c', 'gpiochip0', '17=1']);
+    assert.deepEqual(gpiosetArgs({ ...call, mode: 'once', version: 1, value: 0 }), [
+      '--mode=exit',
+      'gpiochip0',
+      '17=0',
+    ]);
+    assert.deepEqual(gpiosetArgs({ ...call, mode: 'timed', version: 1, value: 1, ms: 3250 }), [
+      '--mode=time',
+      '--sec=3',
+      '--usec=250000',
+      'gpiochip0',
+      '17=1',
+    ]);
+    // v2: no -i (it ignores end of input); -t <ms>,0 toggles back after <ms> and exits; -t0 sets and exits.
+    assert.deepEqual(gpiosetArgs({ ...call, mode: 'hold', version: 2, value: 1 }), ['-c', 'gpiochip0', '17=1']);
+    assert.deepEqual(gpiosetArgs({ ...call, mode: 'once', version: 2, value: 0 }), ['-t0', '-c', 'gpiochip0', '17=0']);
+    assert.deepEqual(gpiosetArgs({ ...call, mode: 'timed', version: 2, value: 1, ms: 3000 }), [
+      '-t',
+      '3000,0',
+      '-c',
+      'gpiochip0',
+      '17=1',
+    ]);
   });
 
-  for (const version of ['1.6.3', '2.1']) {
-    test(`gpiod driver holds the line through a fake gpioset v${version}`, async () => {
-      const log = path.join(work, `gpioset-${version}.log`);
-      const fake = path.join(work, `gpioset-${version}`);
-      writeFileSync(
-        fake,
-        `#!/bin/sh
-if [ "$1" = "--version" ]; then echo "gpioset (libgpiod) v${version}"; exit 0; fi
-echo "args $*" >> ${log}
-while IFS= read -r l; do echo "stdin $l" >> ${log}; [ "$l" = exit ] && exit 0; [ "${version}" = 1.6.3 ] && exit 0; done
-exit 0
-`,
-      );
-      chmodSync(fake, 0o755);
-      const driver = createRelayDriver('gpiod:gpiochip0:17', { gpiosetCommand: fake });
+  for (const version of [1, 2] as const) {
+    test(`gpiod driver through a fake gpioset v${version}: holds locked, pulses, re-locks, releases on close`, async (t) => {
+      const dir = path.join(work, `gpiod-v${version}`);
+      const driver = createRelayDriver(`gpiod:${CHIP}:17`, { gpiosetCommand: writeFakeGpioset(dir, version) });
+      t.after(() => driver.setSync('locked'));
       await driver.init();
       await driver.set('locked');
-      await driver.set('unlocked');
-      await driver.close();
-      const expected =
-        version === '1.6.3'
-          ? ['args --mode=wait gpiochip0 17=0', 'stdin', 'args --mode=wait gpiochip0 17=1', 'stdin']
-          : ['args -i -c gpiochip0 17=0', 'stdin set 17=1', 'stdin exit'];
-      let lines: string[] = [];
-      for (let i = 0; i < 100; i++) {
-        lines = existsSync(log)
-          ? readFileSync(log, 'utf8')
-              .trim()
-              .split('\n')
-              .map((l) => l.trimEnd())
-          : [];
-        if (lines.length >= expected.length) break;
-        await new Promise((r) => setTimeout(r, 50));
+      assert.ok(lineHeld(dir, CHIP, 17), 'the line is held while locked');
+      await driver.pulse(200);
+      let log = lineLog(dir, CHIP, 17);
+      const relocked = () => log.some((c, i) => c.value === 1 && log.slice(i + 1).some((d) => d.value === 0));
+      for (let i = 0; i < 250 && !relocked(); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        log = lineLog(dir, CHIP, 17);
       }
-      assert.deepEqual(lines, expected);
+      const relockedAt = await driver.set('locked', { pulseDue: true });
+      assert.equal(typeof relockedAt, 'number', 'the unit re-locked by itself and said when');
+      log = lineLog(dir, CHIP, 17);
+      const unlock = log.findIndex((c) => c.value === 1);
+      assert.ok(unlock > 0, JSON.stringify(log));
+      assert.equal(log[unlock + 1]?.value, 0, 'locked after the pulse');
+      assert.ok(log[unlock + 1]!.t - log[unlock]!.t >= 195, `held ${log[unlock + 1]!.t - log[unlock]!.t} ms`);
+      await driver.close();
+      assert.equal(lineLog(dir, CHIP, 17).at(-1)?.value, 0);
+      assert.equal(lineHeld(dir, CHIP, 17), false, 'released on close');
     });
   }
 });
+
+/** A process whose signal handlers the test calls itself, recording exit codes. */
+function fakeProcess() {
+  const handlers = new Map<string, (arg?: unknown) => void>();
+  const exits: number[] = [];
+  const proc: GuardedProcess = {
+    on: (event, fn) => handlers.set(event, fn as (arg?: unknown) => void),
+    off: (event) => handlers.delete(event),
+    exit: (code) => {
+      exits.push(code ?? 0);
+      return undefined;
+    },
+  };
+  return { handlers, exits, proc };
+}
 
 describe('DoorLock', () => {
   test('start drives LOCKED, pulse unlocks and re-locks exactly at unlockPulseMs', async () => {
@@ -145,10 +195,13 @@ describe('DoorLock', () => {
     assert.deepEqual(events, ['locked', 'unlocked', 'locked']);
   });
 
-  test('a pulse during a pulse extends it without re-driving', async () => {
+  test("a pulse during a pulse restarts the driver's pulse from now, one unlock and one re-lock reported", async () => {
     const clock = new FakeClock();
+    const bus = new EventBus();
+    const events: RelayState[] = [];
+    bus.on('relay', (e) => events.push(e.state));
     const driver = new FlakyRelay();
-    const lock = new DoorLock(driver, { unlockPulseMs: 3000, clock });
+    const lock = new DoorLock(driver, { unlockPulseMs: 3000, clock, bus });
     await lock.start();
     await lock.pulse('a');
     await clock.advanceAsync(2000);
@@ -156,7 +209,8 @@ describe('DoorLock', () => {
     await clock.advanceAsync(2999);
     assert.equal(lock.state, 'unlocked');
     await clock.advanceAsync(1);
-    assert.deepEqual(driver.states, ['locked', 'unlocked', 'locked']);
+    assert.deepEqual(driver.states, ['locked', 'unlocked', 'unlocked', 'locked']);
+    assert.deepEqual(events, ['locked', 'unlocked', 'locked']);
   });
 
   test('lockNow ends a pulse; a failing re-lock is alarmed and retried', async () => {
@@ -200,16 +254,7 @@ describe('DoorLock', () => {
   });
 
   test('exit guards on a fake process: signal hands over to onSignal after locking; crash exits non-zero', async () => {
-    const handlers = new Map<string, (arg?: unknown) => void>();
-    const exits: number[] = [];
-    const proc: GuardedProcess = {
-      on: (event, fn) => handlers.set(event, fn as (arg?: unknown) => void),
-      off: (event) => handlers.delete(event),
-      exit: (code) => {
-        exits.push(code ?? 0);
-        return undefined;
-      },
-    };
+    const { handlers, exits, proc } = fakeProcess();
     const driver = new SimulatedRelay(null);
     const lock = new DoorLock(driver, {});
     await lock.start();
@@ -226,6 +271,36 @@ describe('DoorLock', () => {
     assert.deepEqual(exits, [2]);
     remove();
     assert.equal(handlers.size, 0);
+  });
+
+  test('exit guards: SIGHUP reloads and leaves the relay alone; every other terminating signal locks first', async () => {
+    const { handlers, exits, proc } = fakeProcess();
+    for (const signal of ['SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGABRT', 'SIGPWR'] as const) {
+      assert.ok(handlers.size === 0);
+      const driver = new SimulatedRelay(null);
+      const lock = new DoorLock(driver, {});
+      await lock.start();
+      await lock.pulse('x');
+      let reloads = 0;
+      const seen: string[] = [];
+      const remove = lock.installExitGuards(proc, {
+        onReload: () => void reloads++,
+        onSignal: (s) => void seen.push(`${s}:${driver.state}`),
+      });
+      handlers.get('SIGHUP')?.();
+      await new Promise((r) => setImmediate(r));
+      assert.equal(reloads, 1);
+      assert.equal(driver.state, 'unlocked', 'a reload does not touch the pulse');
+      assert.ok(handlers.has(signal), `${signal} is guarded`);
+      handlers.get(signal)?.();
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(seen, [`${signal}:locked`]);
+      assert.deepEqual(exits, []);
+      remove();
+    }
+    assert.equal(signalExitCode('SIGTERM'), 0);
+    assert.equal(signalExitCode('SIGQUIT'), 131);
+    assert.equal(signalExitCode('SIGUSR2'), 140);
   });
 });
 

@@ -45,6 +45,7 @@ describe('systemd/facegate.service', () => {
       SupplementaryGroups: 'gpio video input',
       ExecStart: '/usr/bin/facegate run --config /etc/facegate/config.yaml',
       KillSignal: 'SIGTERM',
+      ExecReload: '/bin/kill -HUP $MAINPID',
     };
     for (const [key, value] of Object.entries(expected)) assert.deepEqual(directive(key), [value], key);
     assert.match(directive('WatchdogSec')[0] ?? '', /^\d+s$/);

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, FacegateError } from '../util/errors.ts';
 import { commandGroups } from './commands/index.ts';
+import { processKeptAlive } from './keep-alive.ts';
 
 export function buildProgram(): Command {
   const program = new Command('facegate')
@@ -46,5 +47,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv);
-// Long-running commands (run) set keepAlive and exit on their own signals; everything else exits when done.
-if (!(globalThis as { facegateKeepAlive?: boolean }).facegateKeepAlive) process.exit(code);
+// Long-running commands (run) keep the process alive and exit from their signal handlers; the rest exit when done.
+if (!processKeptAlive()) process.exit(code);

@@ -41,10 +41,10 @@ export interface ControllerOptions {
   badgeInput?: Readable;
   /** Modules to start; default `extraModules`. */
   modules?: ModuleFactory[];
-  /** Install the SIGTERM/SIGINT/crash guards on this process (the real daemon); omit in-process in tests. */
+  /** Install the signal/crash guards on this process (the real daemon); omit in-process in tests. */
   guardProcess?: GuardedProcess;
-  /** Called after a signal-driven shutdown finished (the run command exits 0 there). */
-  onSignalShutdown?: (signal: string) => void;
+  /** Called after a signal-driven shutdown finished (the run command exits there, see signalExitCode). */
+  onSignalShutdown?: (signal: NodeJS.Signals) => void;
 }
 
 /** The last frame analysed while a claim was being verified, kept for a consenting visitor's welcome portrait. */
@@ -108,7 +108,8 @@ export class Controller {
     const { door, recognition } = config;
 
     // 1. The door: guards first, so any failure from here on leaves it locked.
-    const driver = createRelayDriver(door.relay, { activeLow: door.activeLow, logger });
+    const failState = door.failSafe ? 'unlocked' : 'locked';
+    const driver = createRelayDriver(door.relay, { activeLow: door.activeLow, failState, logger });
     this.doorLock = new DoorLock(driver, { unlockPulseMs: door.unlockPulseMs, failSafe: door.failSafe, bus, logger });
     if (this.opts.guardProcess) {
       this.removeGuards = this.doorLock.installExitGuards(this.opts.guardProcess, {
@@ -116,6 +117,7 @@ export class Controller {
           await this.stop();
           this.opts.onSignalShutdown?.(signal);
         },
+        onReload: () => this.reload(),
       });
     }
     await this.doorLock.start();
@@ -293,6 +295,15 @@ export class Controller {
       faceCrop: cropFace(verified.image, verified.box),
       time: Date.now(),
     });
+  }
+
+  /**
+   * SIGHUP (`systemctl reload facegate`): re-reads what may change under a running daemon. Never drives the relay;
+   * a running pulse ends on its own timer. Wiring point for the database reload (issue 10 item 7): call it here.
+   */
+  async reload(): Promise<void> {
+    if (this.stopping) return;
+    this.logger.info({ event: 'reload' }, 'reload requested');
   }
 
   /** Collects the next `samples` frames showing exactly one big-enough face (enrollment by capture). */

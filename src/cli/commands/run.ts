@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { ConfigOverrides, FacegateConfig } from '../../config/schema.ts';
 import type { GuardedProcess } from '../../daemon/relay/door-lock.ts';
 import { globalFlags } from '../context.ts';
+import { keepProcessAlive } from '../keep-alive.ts';
 
 interface RunFlags {
   camera?: string;
@@ -80,14 +81,21 @@ export function registerRunCommand(program: Command): void {
       // loaded module's source map in memory. Errors are logged as messages; stacks point at transpiled lines.
       process.setSourceMapsEnabled(false);
       // Imported here, not at the top: every other command would otherwise load the whole daemon.
-      const [{ loadConfig }, { Controller }, { featureModules }, { createLogger }, { createMetrics }] =
-        await Promise.all([
-          import('../../config/load.ts'),
-          import('../../daemon/controller.ts'),
-          import('../../daemon/feature-modules.ts'),
-          import('../../daemon/logger.ts'),
-          import('../../display/metrics.ts'),
-        ]);
+      const [
+        { loadConfig },
+        { Controller },
+        { featureModules },
+        { createLogger },
+        { createMetrics },
+        { signalExitCode },
+      ] = await Promise.all([
+        import('../../config/load.ts'),
+        import('../../daemon/controller.ts'),
+        import('../../daemon/feature-modules.ts'),
+        import('../../daemon/logger.ts'),
+        import('../../display/metrics.ts'),
+        import('../../daemon/relay/exit-guards.ts'),
+      ]);
       const { config, file } = await loadConfig(global.config, runOverrides(flags, global));
       const logger = createLogger({ level: config.logging.level, base: { kioskId: config.kioskId } });
       logger.info({ event: 'config', file: file ?? '(embedded defaults)' }, `config: ${file ?? 'embedded defaults'}`);
@@ -97,9 +105,9 @@ export function registerRunCommand(program: Command): void {
         logger,
         modules: featureModules(config, metrics),
         guardProcess: process as unknown as GuardedProcess,
-        onSignalShutdown: () => {
+        onSignalShutdown: (signal) => {
           metrics.close();
-          process.exit(0);
+          process.exit(signalExitCode(signal));
         },
       });
       metrics.observeFrames(() => ({
@@ -108,6 +116,6 @@ export function registerRunCommand(program: Command): void {
         dropped: controller.analyser.droppedFrames,
       }));
       // Started: stay alive on the camera, timers and sockets until a signal.
-      (globalThis as { facegateKeepAlive?: boolean }).facegateKeepAlive = true;
+      keepProcessAlive();
     });
 }

@@ -1,16 +1,19 @@
 /**
  * The door lock as the daemon sees it: a relay that is LOCKED unless a pulse is running. Fail-secure by default —
- * start-up, every signal, every uncaught error and process exit drive LOCKED first; `failSafe` (maglocks that must
- * release in a fire) drives UNLOCKED on failure paths instead, and says so at start-up.
- * The pulse is timed here on the main thread, so it ends the same way however the rest of the daemon is doing.
+ * start-up, every signal, every uncaught error and process exit drive LOCKED first (exit-guards.ts); `failSafe`
+ * (maglocks that must release in a fire) drives UNLOCKED on failure paths instead, and says so at start-up.
+ * The pulse's end belongs to the driver's unit, a process of its own, so a busy event loop here cannot stretch it;
+ * the timer here only brings this object's view (state, `relay` events) up to date and re-locks if the driver failed.
  */
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../../util/clock.ts';
 import { errorMessage } from '../../util/errors.ts';
 import type { EventBus } from '../event-bus.ts';
+import { type ExitGuardOptions, type GuardedProcess, installExitGuards } from './exit-guards.ts';
 import type { RelayDriver, RelayState } from './relay.ts';
 
 export { type Clock, systemClock } from '../../util/clock.ts';
+export type { ExitGuardOptions, GuardedProcess } from './exit-guards.ts';
 
 export interface DoorLockOptions {
   unlockPulseMs?: number;
@@ -18,21 +21,6 @@ export interface DoorLockOptions {
   clock?: Clock;
   bus?: EventBus;
   logger?: Logger;
-}
-
-/** The parts of `process` the exit guards use (a fake in tests). */
-export interface GuardedProcess {
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
-  exit(code?: number): never | undefined;
-}
-
-export interface ExitGuardOptions {
-  /**
-   * Called once after the relay was driven to its exit state on SIGTERM/SIGINT; finishes shutdown (flush the database,
-   * stop modules) and exits. Without it the guard stops the lock and exits 0 itself.
-   */
-  onSignal?: (signal: 'SIGTERM' | 'SIGINT') => void | Promise<void>;
 }
 
 const RELOCK_RETRY_MS = 1000;
@@ -87,7 +75,7 @@ export class DoorLock {
     this.clearPulseTimer();
     this.pulseEndsAt = this.clock.now() + this.unlockPulseMs;
     this.pulseTimer = this.clock.setTimeout(() => this.endPulse(), this.unlockPulseMs);
-    if (this.current !== 'unlocked') await this.drive('unlocked', reason).catch(() => {});
+    await this.drive('unlocked', reason, this.unlockPulseMs).catch(() => {});
   }
 
   /** Ends any pulse and locks; never rejects (a failure is alarmed and retried every second). */
@@ -108,64 +96,17 @@ export class DoorLock {
     await this.driver.close();
   }
 
-  /**
-   * Makes every way out of the process leave the door in its fail state. Returns a function that removes the guards.
-   * Signals: drive synchronously, then hand over to `onSignal` (or stop and exit 0). A second signal while shutting
-   * down drives again and exits at once (non-zero).
-   */
+  /** For exit paths: ends any pulse, drives the fail state synchronously and refuses pulses from now on. */
+  failNowSync(): void {
+    this.stopped = true;
+    this.clearPulseTimer();
+    this.driver.setSync(this.failState);
+    this.current = this.failState;
+  }
+
+  /** See exit-guards.ts. Returns a function that removes the guards. */
   installExitGuards(proc: GuardedProcess = process as unknown as GuardedProcess, guardOpts: ExitGuardOptions = {}) {
-    let shuttingDown = false;
-    const driveFailStateSync = () => {
-      this.clearPulseTimer();
-      try {
-        this.driver.setSync(this.failState);
-        this.current = this.failState;
-      } catch (err) {
-        this.opts.logger?.error({ event: 'relay', error: errorMessage(err) }, 'could not drive the relay on exit');
-      }
-    };
-    const onSignal = (signal: 'SIGTERM' | 'SIGINT') => {
-      driveFailStateSync();
-      if (shuttingDown) {
-        this.opts.logger?.warn({ signal }, 'second signal during shutdown: exiting now');
-        proc.exit(1);
-        return;
-      }
-      shuttingDown = true;
-      this.stopped = true;
-      this.opts.logger?.info({ signal, state: this.failState }, 'signal received: relay driven, shutting down');
-      const finish = guardOpts.onSignal
-        ? Promise.resolve().then(() => guardOpts.onSignal?.(signal))
-        : this.stop().then(() => proc.exit(0));
-      finish.catch((err: unknown) => {
-        this.opts.logger?.error({ error: errorMessage(err) }, 'shutdown failed');
-        driveFailStateSync();
-        proc.exit(1);
-      });
-    };
-    const onFatal = (err: unknown) => {
-      driveFailStateSync();
-      this.opts.logger?.fatal(
-        { event: 'crash', error: errorMessage(err), state: this.failState },
-        'uncaught error: relay driven to its fail state, exiting',
-      );
-      proc.exit(2);
-    };
-    const onTerm = () => onSignal('SIGTERM');
-    const onInt = () => onSignal('SIGINT');
-    const onExit = () => driveFailStateSync();
-    proc.on('SIGTERM', onTerm);
-    proc.on('SIGINT', onInt);
-    proc.on('uncaughtException', onFatal);
-    proc.on('unhandledRejection', onFatal);
-    proc.on('exit', onExit);
-    return () => {
-      proc.off('SIGTERM', onTerm);
-      proc.off('SIGINT', onInt);
-      proc.off('uncaughtException', onFatal);
-      proc.off('unhandledRejection', onFatal);
-      proc.off('exit', onExit);
-    };
+    return installExitGuards(this, proc, guardOpts, this.opts.logger);
   }
 
   private endPulse(): void {
@@ -185,26 +126,36 @@ export class DoorLock {
     this.pulseTimer = null;
   }
 
-  private drive(state: RelayState, reason: string): Promise<void> {
+  /** Drives `state` (a pulse of `pulseMs` when given) through the queue. */
+  private drive(state: RelayState, reason: string, pulseMs?: number): Promise<void> {
     const run = async () => {
+      let relockedAt: number | null;
       try {
-        await this.driver.set(state);
+        relockedAt =
+          pulseMs === undefined
+            ? await this.driver.set(state, { pulseDue: reason === 'pulse-end' })
+            : await this.driver.pulse(pulseMs);
       } catch (err) {
         const detail = `relay could not be driven ${state}: ${errorMessage(err)}`;
         this.opts.logger?.error({ event: 'relay-error', state, reason, error: errorMessage(err) }, detail);
         this.opts.bus?.alarm('relay-error', detail, { time: this.clock.now() });
         throw err;
       }
-      const changed = state !== this.current;
-      this.current = state;
-      if (changed || reason === 'start-up') {
-        const time = new Date(this.clock.now()).toISOString();
-        this.opts.logger?.info({ event: 'relay', state, reason }, `relay ${state}`);
-        this.opts.bus?.emit('relay', { state, time });
-      }
+      // The previous pulse ended by itself while this thread was busy: report that re-lock first, at its time.
+      if (relockedAt !== null) this.changed('locked', 'pulse-end', relockedAt);
+      this.changed(state, reason, this.clock.now());
     };
     const next = this.queue.then(run, run);
     this.queue = next.catch(() => {});
     return next;
+  }
+
+  private changed(state: RelayState, reason: string, time: number): void {
+    const changed = state !== this.current;
+    this.current = state;
+    if (changed || reason === 'start-up') {
+      this.opts.logger?.info({ event: 'relay', state, reason }, `relay ${state}`);
+      this.opts.bus?.emit('relay', { state, time: new Date(time).toISOString() });
+    }
   }
 }
