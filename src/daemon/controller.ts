@@ -298,12 +298,13 @@ export class Controller {
   }
 
   /**
-   * SIGHUP (`systemctl reload facegate`): re-reads what may change under a running daemon. Never drives the relay;
-   * a running pulse ends on its own timer. Wiring point for the database reload (issue 10 item 7): call it here.
+   * SIGHUP (`systemctl reload facegate`): re-reads what may change under a running daemon (the face database).
+   * Never drives the relay; a running pulse ends on its own timer.
    */
   async reload(): Promise<void> {
     if (this.stopping) return;
     this.logger.info({ event: 'reload' }, 'reload requested');
+    await this.reloadDatabase();
   }
 
   /** Collects the next `samples` frames showing exactly one big-enough face (enrollment by capture). */
