@@ -387,6 +387,7 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
         'enroll',
         { id: 'amy-again', name: 'Amy (capture)', badges: ['66660006'], capture: { samples: 2, timeoutMs: 60_000 } },
         { secret: ADMIN_SECRET },
+        { kiosk: 'e2e-spawned' },
       );
       await watcher.publishAsync('facegate/e2e-spawned/cmd/enroll', JSON.stringify(command), { qos: 1 });
       const result = await until(() => results[0], 'the enroll result');

@@ -14,7 +14,7 @@ import { ExitCode, errorMessage, FacegateError } from '../../util/errors.ts';
 interface SignOptions {
   secretFile?: string;
   key?: string;
-  kiosk?: string;
+  kiosk: string;
   image?: string[];
 }
 
@@ -68,7 +68,8 @@ export function registerAdminCommands(program: Command): void {
       .option('--image <file>', 'add an image to an enroll command (repeatable)', collect);
 
   signingOptions(admin.command('sign <verb> [json]').description('print a signed command payload (valid for 60 s)'))
-    .option('--kiosk <id>', 'bind the command to one kiosk')
+    // Required: a command that names no kiosk is refused everywhere; "*" (every kiosk) only where a kiosk allows it.
+    .requiredOption('--kiosk <id>', 'the kiosk the command is for ("*" for every kiosk that accepts that)')
     .action((verb: string, json: string | undefined, opts: SignOptions) => {
       process.stdout.write(`${JSON.stringify(buildPayload(verb, json, opts))}\n`);
     });
