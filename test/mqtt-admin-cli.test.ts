@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { createMqttModule, type MqttModule } from '../src/mqtt/module.ts';
+import type { MqttModule } from '../src/mqtt/module.ts';
 import { startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
-import { fakeDaemon, Inbox, observer, TEST_SECRET, testMqttConfig, waitFor } from './helpers/mqtt-fixtures.ts';
+import { fakeDaemon, Inbox, observer, startConnected, TEST_SECRET, testMqttConfig } from './helpers/mqtt-fixtures.ts';
 import { repoRoot } from './helpers/shared.ts';
 
 let broker: TestBroker;
@@ -17,9 +17,7 @@ let mod: MqttModule;
 before(async () => {
   broker = await startTestBroker();
   const daemon = await fakeDaemon('cli-door');
-  mod = createMqttModule(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion));
-  await mod.start();
-  await waitFor('connected', () => (mod.connected ? true : undefined));
+  mod = await startConnected(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion));
 });
 after(async () => {
   await mod?.stop();
@@ -94,11 +92,9 @@ test('admin sign requires --kiosk, and what it signs is refused by any other kio
   assert.equal(payload.kiosk, 'cli-door');
   // The same signed text published to another kiosk's topic.
   const other = await fakeDaemon('cli-other-door');
-  const otherMod = createMqttModule(other.ctx, testMqttConfig(broker.url, broker.protocolVersion));
+  const otherMod = await startConnected(other.ctx, testMqttConfig(broker.url, broker.protocolVersion));
   const watcher = await observer(broker.url, broker.protocolVersion, undefined, ['facegate/+/cmd/stats/result']);
   try {
-    await otherMod.start();
-    await waitFor('connected', () => (otherMod.connected ? true : undefined));
     const inbox = new Inbox(watcher);
     await watcher.publishAsync('facegate/cli-other-door/cmd/stats', signed.stdout.trim(), { qos: 1 });
     const replayed = await inbox.result('facegate/cli-other-door', 'stats', String(payload.requestId));

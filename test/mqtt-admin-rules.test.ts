@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import type { MqttConfigInput } from '../src/config/sections/mqtt.ts';
 import type { AlarmEvent } from '../src/daemon/event-bus.ts';
 import { signCommand, signPayload } from '../src/mqtt/auth.ts';
-import { createMqttModule, type MqttModule, type MqttModuleOptions } from '../src/mqtt/module.ts';
+import type { MqttModule, MqttModuleOptions } from '../src/mqtt/module.ts';
 import { Outbox } from '../src/mqtt/outbox.ts';
 import { startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
 import {
@@ -24,6 +24,7 @@ import {
   Inbox,
   observer,
   solidPngBase64,
+  startConnected,
   TEST_SECRET,
   testMqttConfig,
   waitFor,
@@ -66,10 +67,8 @@ describe('admin and badge rules against a real broker', () => {
     const alarms: AlarmEvent[] = [];
     daemon.ctx.bus.on('badgeRead', ({ badge }) => badges.push(badge));
     daemon.ctx.bus.on('alarm', (a) => alarms.push(a));
-    const mod = createMqttModule(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion, extra), opts);
+    const mod = await startConnected(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion, extra), opts);
     started.push(mod);
-    await mod.start();
-    await waitFor('connected', () => (mod.connected ? true : undefined));
     const base = `facegate/${id}`;
     const send = async (verb: string, payload: Record<string, unknown> | string) => {
       const requestId = randomUUID();

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { createMqttModule, type MqttModule } from '../src/mqtt/module.ts';
+import type { MqttModule } from '../src/mqtt/module.ts';
 import { Outbox } from '../src/mqtt/outbox.ts';
 import { startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
 import {
@@ -17,6 +17,7 @@ import {
   fakeDaemon,
   Inbox,
   observer,
+  startConnected,
   testMqttConfig,
   waitFor,
 } from './helpers/mqtt-fixtures.ts';
@@ -62,9 +63,7 @@ describe('a flood against a real broker', () => {
     watcher = await observer(broker.url, broker.protocolVersion, undefined, [`${base}/event/#`]);
     inbox = new Inbox(watcher);
     // The outbox as shipped: 10 000 events. It was this budget the flood once overran.
-    mod = createMqttModule(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion));
-    await mod.start();
-    await waitFor('connected', () => (mod.connected ? true : undefined));
+    mod = await startConnected(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion));
   });
   after(async () => {
     await mod?.stop();
@@ -116,13 +115,9 @@ describe('a flood against a real broker', () => {
     const smallBase = 'facegate/small-outbox';
     const smallWatcher = await observer(broker.url, broker.protocolVersion, undefined, [`${smallBase}/event/#`]);
     const smallInbox = new Inbox(smallWatcher);
-    const smallMod = createMqttModule(
-      small.ctx,
-      testMqttConfig(broker.url, broker.protocolVersion, { outbox: { maxEvents: 20, inflight: 1 } }),
-    );
+    const smallConfig = testMqttConfig(broker.url, broker.protocolVersion, { outbox: { maxEvents: 20, inflight: 1 } });
+    const smallMod = await startConnected(small.ctx, smallConfig);
     try {
-      await smallMod.start();
-      await waitFor('connected', () => (smallMod.connected ? true : undefined));
       // 200 decisions in one tick: one journal batch, 180 of them over the budget of 20.
       const emitted = Date.now();
       for (let i = 0; i < 200; i += 1) small.ctx.bus.emit('access', accessEvent(i));

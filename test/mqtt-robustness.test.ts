@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { signCommand } from '../src/mqtt/auth.ts';
-import { createMqttModule, type MqttModule } from '../src/mqtt/module.ts';
+import type { MqttModule } from '../src/mqtt/module.ts';
 import { startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
 import {
   type FakeDaemon,
@@ -15,6 +15,7 @@ import {
   Inbox,
   observer,
   solidPngBase64,
+  startConnected,
   TEST_SECRET,
   testMqttConfig,
   waitFor,
@@ -40,7 +41,7 @@ const base = 'facegate/fuzz';
 before(async () => {
   broker = await startTestBroker();
   daemon = await fakeDaemon('fuzz');
-  mod = createMqttModule(
+  mod = await startConnected(
     daemon.ctx,
     testMqttConfig(broker.url, broker.protocolVersion, {
       fleet: { enabled: true, topic: 'facegate/_fleet' },
@@ -49,8 +50,6 @@ before(async () => {
       limits: { enrollPayloadBytes: 1024 * 1024, imageMaxPixels: 500_000, refusalResultsPerSecond: 1_000_000 },
     }),
   );
-  await mod.start();
-  await waitFor('connected', () => (mod.connected ? true : undefined));
   client = await observer(broker.url, broker.protocolVersion, undefined, [`${base}/cmd/+/result`]);
   inbox = new Inbox(client);
 });

@@ -62,15 +62,14 @@ export function createInbound(deps: InboundDeps): Inbound {
   function publishResult(verb: string, result: CommandResult, packet: IPublishPacket | null): void {
     const client = deps.client();
     if (!client) return;
-    const refused = result.ok !== true;
-    // Answers to strangers are bounded too; a signed command is always answered.
-    if (refused && (packet === null || String(result.error ?? '').startsWith('rejected:')) && !refusalResults.take())
-      return;
+    // Answers to strangers (malformed or unauthenticated) are capped per second and sent at QoS 0; a signed command
+    // is always answered at QoS 1, also on its MQTT 5 response topic (an unsigned one could aim us at any topic).
+    const stranger = result.ok !== true && (packet === null || String(result.error ?? '').startsWith('rejected:'));
+    if (stranger && !refusalResults.take()) return;
     const body = JSON.stringify({ cmd: verb, kiosk: kioskId, ...result });
-    client.publish(topics.result(verb), body, { qos: refused ? 0 : 1 }, () => undefined);
+    client.publish(topics.result(verb), body, { qos: stranger ? 0 : 1 }, () => undefined);
     const props = packet?.properties;
-    // Only authenticated requests may steer where we publish (an unsigned one could aim us at any topic).
-    if (packet && props?.responseTopic && !String(result.error ?? '').startsWith('rejected:')) {
+    if (!stranger && props?.responseTopic) {
       client.publish(
         props.responseTopic,
         body,
