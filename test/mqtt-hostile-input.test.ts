@@ -12,7 +12,7 @@ import { mqttConfigSchema } from '../src/config/sections/mqtt.ts';
 import { canonicalJson, signatureValid, signCommand, signPayload } from '../src/mqtt/auth.ts';
 import { createMqttModule, type MqttModule } from '../src/mqtt/module.ts';
 import { parseJsonObject, scanJson } from '../src/mqtt/validate.ts';
-import { startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
+import { hasMosquitto, startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
 import {
   type FakeDaemon,
   fakeDaemon,
@@ -166,6 +166,31 @@ describe('against a real broker', () => {
     assert.ok(daemon.ctx.db.get('alice'), 'alice kept');
     assert.ok(daemon.ctx.db.get('bob'), 'bob kept');
   });
+});
+
+test('the kiosk announces its maximum packet size: the broker drops bigger messages before they reach it', {
+  skip: hasMosquitto ? false : 'needs Mosquitto (MQTT 5); aedes speaks 3.1.1 only',
+}, async () => {
+  const broker = await startTestBroker();
+  const daemon = await fakeDaemon('packet-size');
+  const limits = { enrollPayloadBytes: 256 * 1024 };
+  const mod = await startConnected(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion, { limits }));
+  const client = await observer(broker.url, broker.protocolVersion, undefined, ['facegate/packet-size/cmd/+/result']);
+  try {
+    const inbox = new Inbox(client);
+    // 1 MB: over 256 KB + 64 KB, so Mosquitto never sends it; then 300 KB, which arrives and is refused by size.
+    await client.publishAsync('facegate/packet-size/cmd/enroll', `{"pad":"${'x'.repeat(1024 * 1024)}"}`, { qos: 1 });
+    await client.publishAsync('facegate/packet-size/cmd/enroll', `{"pad":"${'x'.repeat(300 * 1024)}"}`, { qos: 1 });
+    const result = await waitFor('a refusal', () => inbox.json('facegate/packet-size/cmd/enroll/result')[0]);
+    assert.match(String(result.error), /^payload is 30\d{4} bytes, over the 262144 byte limit$/);
+    // Same client, same topic: had the 1 MB message arrived, its refusal would have come first.
+    assert.equal(inbox.json('facegate/packet-size/cmd/enroll/result').length, 1, 'the 1 MB message never arrived');
+    assert.equal((mod.stats().commands as { malformed: number }).malformed, 1);
+  } finally {
+    await client.endAsync();
+    await mod.stop();
+    await broker.close();
+  }
 });
 
 test('the embedded broker drops a client that announces a packet over its limit, before the body arrives', async () => {

@@ -262,7 +262,9 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
           .catch((err) => logger.error({ event: 'mqtt-outbox', err: errorMessage(err) }, 'journal not scrubbed'));
       }),
       // A reference to the new welcome portrait (never the image itself).
-      ctx.bus.on('portrait', (portrait) => journal(portrait.id, topics.portraitEvent, { ...portrait, kiosk: kioskId })),
+      ctx.bus.on('portrait', (portrait) =>
+        journal(portrait.id, topics.portraitEvent, { ...portrait, kiosk: kioskId }, 'event', portrait.identityId),
+      ),
       ctx.bus.on('doorState', ({ state }) => {
         lastDoorState = state;
         if (isConnected) client?.publish(topics.doorState, state, { qos: 1, retain: true });

@@ -1,5 +1,6 @@
 /**
- * `facegate admin sign <verb> [json]` prints a signed command payload; `facegate admin send <verb> [json]` publishes
+ * `facegate admin sign <verb> [json] --kiosk <id>` prints a signed command payload bound to that kiosk (a command
+ * that names no kiosk is refused everywhere); `facegate admin send <verb> [json]` publishes
  * one to a kiosk and waits for its result (exit 0 ok, 2 error or timeout); `facegate admin keygen` makes an
  * Ed25519 admin key pair. The secret comes from FACEGATE_ADMIN_SECRET, --secret-file, or --key (Ed25519 PEM).
  */
