@@ -398,6 +398,7 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
         'enroll',
         { id: 'amy-again', name: 'Amy (capture)', badges: ['66660006'], capture: { samples: 2, timeoutMs: 60_000 } },
         { secret: ADMIN_SECRET },
+        { kiosk: 'e2e-spawned' },
       );
       await watcher.publishAsync('facegate/e2e-spawned/cmd/enroll', JSON.stringify(command), { qos: 1 });
       const result = await until(() => results[0], 'the enroll result');
@@ -431,7 +432,12 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
         if (topic.endsWith('/cmd/update/result'))
           results.push(JSON.parse(payload.toString()) as Record<string, unknown>);
       });
-      const update = signCommand('update', { id: 'raj', name: 'Raj K.' }, { secret: ADMIN_SECRET });
+      const update = signCommand(
+        'update',
+        { id: 'raj', name: 'Raj K.' },
+        { secret: ADMIN_SECRET },
+        { kiosk: 'e2e-spawned' },
+      );
       await watcher.publishAsync('facegate/e2e-spawned/cmd/update', JSON.stringify(update), { qos: 1 });
       assert.equal((await until(() => results[0], 'the update result')).ok, true);
       const file = JSON.parse(await readFile(spawnedDb, 'utf8')) as {

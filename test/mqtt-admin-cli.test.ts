@@ -1,11 +1,14 @@
-/** `facegate admin send` against a kiosk on a real Mosquitto: exit 0 with the result when accepted, 2 when refused. */
+/**
+ * `facegate admin send` against a kiosk on a real Mosquitto: exit 0 with the result when accepted, 2 when refused;
+ * `facegate admin sign` binds what it signs to one kiosk.
+ */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { createMqttModule, type MqttModule } from '../src/mqtt/module.ts';
+import type { MqttModule } from '../src/mqtt/module.ts';
 import { startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
-import { fakeDaemon, TEST_SECRET, testMqttConfig, waitFor } from './helpers/mqtt-fixtures.ts';
+import { fakeDaemon, Inbox, observer, startConnected, TEST_SECRET, testMqttConfig } from './helpers/mqtt-fixtures.ts';
 import { repoRoot } from './helpers/shared.ts';
 
 let broker: TestBroker;
@@ -14,9 +17,7 @@ let mod: MqttModule;
 before(async () => {
   broker = await startTestBroker();
   const daemon = await fakeDaemon('cli-door');
-  mod = createMqttModule(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion));
-  await mod.start();
-  await waitFor('connected', () => (mod.connected ? true : undefined));
+  mod = await startConnected(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion));
 });
 after(async () => {
   await mod?.stop();
@@ -78,4 +79,31 @@ test('admin send stats → exit 0 and the result; a wrong secret → exit 2 and 
   );
   assert.equal(noBroker.status, 2);
   assert.match(noBroker.stderr, /^facegate: cannot connect/);
+});
+
+test('admin sign requires --kiosk, and what it signs is refused by any other kiosk', async () => {
+  const unbound = await admin(TEST_SECRET, 'sign', 'unlock', '{"reason":"delivery"}');
+  assert.notEqual(unbound.status, 0);
+  assert.match(unbound.stderr, /required option '--kiosk <id>' not specified/);
+  assert.equal(unbound.stdout, '', 'nothing signed');
+  const signed = await admin(TEST_SECRET, 'sign', 'stats', '--kiosk', 'cli-door');
+  assert.equal(signed.status, 0, signed.stderr);
+  const payload = JSON.parse(signed.stdout) as Record<string, unknown>;
+  assert.equal(payload.kiosk, 'cli-door');
+  // The same signed text published to another kiosk's topic.
+  const other = await fakeDaemon('cli-other-door');
+  const otherMod = await startConnected(other.ctx, testMqttConfig(broker.url, broker.protocolVersion));
+  const watcher = await observer(broker.url, broker.protocolVersion, undefined, ['facegate/+/cmd/stats/result']);
+  try {
+    const inbox = new Inbox(watcher);
+    await watcher.publishAsync('facegate/cli-other-door/cmd/stats', signed.stdout.trim(), { qos: 1 });
+    const replayed = await inbox.result('facegate/cli-other-door', 'stats', String(payload.requestId));
+    assert.match(String(replayed.error), /^rejected: signed for another kiosk/);
+    await watcher.publishAsync('facegate/cli-door/cmd/stats', signed.stdout.trim(), { qos: 1 });
+    const accepted = await inbox.result('facegate/cli-door', 'stats', String(payload.requestId));
+    assert.equal(accepted.ok, true);
+  } finally {
+    await otherMod.stop();
+    await watcher.endAsync();
+  }
 });

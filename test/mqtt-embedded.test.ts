@@ -49,7 +49,7 @@ for (const allowRemoteUnlock of [false, true]) {
       const { signCommand } = await import('../src/mqtt/auth.ts');
       await client.publishAsync(
         'facegate/standalone/cmd/stats',
-        JSON.stringify(signCommand('stats', { requestId: 'r1' }, { secret: TEST_SECRET })),
+        JSON.stringify(signCommand('stats', { requestId: 'r1' }, { secret: TEST_SECRET }, { kiosk: 'standalone' })),
         { qos: 1 },
       );
       await inbox.result('facegate/standalone', 'stats', 'r1');

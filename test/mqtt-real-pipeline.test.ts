@@ -75,6 +75,7 @@ test('enroll leonard over MQTT with the real pipeline; his 5th photo verifies, p
     'enroll',
     { requestId, id: 'leonard', name: 'Leonard', badges: ['4242'], images },
     { secret: TEST_SECRET },
+    { kiosk: 'real' },
   );
   await client.publishAsync('facegate/real/cmd/enroll', JSON.stringify(payload), { qos: 1 });
   const result = await waitFor(

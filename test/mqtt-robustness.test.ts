@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { signCommand } from '../src/mqtt/auth.ts';
-import { createMqttModule, type MqttModule } from '../src/mqtt/module.ts';
+import type { MqttModule } from '../src/mqtt/module.ts';
 import { startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
 import {
   type FakeDaemon,
@@ -15,6 +15,7 @@ import {
   Inbox,
   observer,
   solidPngBase64,
+  startConnected,
   TEST_SECRET,
   testMqttConfig,
   waitFor,
@@ -40,16 +41,15 @@ const base = 'facegate/fuzz';
 before(async () => {
   broker = await startTestBroker();
   daemon = await fakeDaemon('fuzz');
-  mod = createMqttModule(
+  mod = await startConnected(
     daemon.ctx,
     testMqttConfig(broker.url, broker.protocolVersion, {
       fleet: { enabled: true, topic: 'facegate/_fleet', secret: 'fleet-secret-for-the-fuzz-test' },
       homeAssistant: { enabled: true },
-      limits: { enrollPayloadBytes: 1024 * 1024, imageMaxPixels: 500_000 },
+      // Every malformed command must get its error result here, so the per-second cap on them is lifted.
+      limits: { enrollPayloadBytes: 1024 * 1024, imageMaxPixels: 500_000, refusalResultsPerSecond: 1_000_000 },
     }),
   );
-  await mod.start();
-  await waitFor('connected', () => (mod.connected ? true : undefined));
   client = await observer(broker.url, broker.protocolVersion, undefined, [`${base}/cmd/+/result`]);
   inbox = new Inbox(client);
 });
@@ -66,7 +66,7 @@ test('1000 malformed payloads: error results, no crash, nothing acted on, stats 
   const randomBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
   const bomb = await solidPngBase64(90, 90, 90, 1000); // 1 MP > the 0.5 MP limit
   const signed = (verb: string, body: Record<string, unknown>) =>
-    JSON.stringify(signCommand(verb, body, { secret: TEST_SECRET }));
+    JSON.stringify(signCommand(verb, body, { secret: TEST_SECRET }, { kiosk: 'fuzz' }));
   const generators: Array<(verb: string) => Buffer | string> = [
     (_v) => randomBytes(1 + Math.floor(rand() * 200)),
     (_v) => 'not json at all {',
@@ -144,7 +144,7 @@ test('1000 malformed payloads: error results, no crash, nothing acted on, stats 
   const requestId = randomUUID();
   await client.publishAsync(
     `${base}/cmd/stats`,
-    JSON.stringify(signCommand('stats', { requestId }, { secret: TEST_SECRET })),
+    JSON.stringify(signCommand('stats', { requestId }, { secret: TEST_SECRET }, { kiosk: 'fuzz' })),
     { qos: 1 },
   );
   const stats = await inbox.result(base, 'stats', requestId);

@@ -2,8 +2,8 @@
  * Admin command authentication. A door must not open for whoever can publish, so every command carries `ts`,
  * `nonce` and `sig`, where `sig` covers the canonical JSON (sorted keys, no spaces) of the payload minus `sig`:
  * `hmac-sha256:<hex>` with the site secret, or `ed25519:<base64>` with one of the admin keys. The payload also
- * names its verb (`cmd`) and may name its kiosk (`kiosk`), so a signed `list` cannot be replayed as `delete` and
- * a command for one door cannot be redirected to another.
+ * names its verb (`cmd`) and must name its kiosk (`kiosk`), so a signed `list` cannot be replayed as `delete` and
+ * a command for one door cannot be replayed on another.
  */
 import {
   createHmac,
@@ -19,14 +19,47 @@ import type { NonceStore } from './nonce-store.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** JSON with object keys sorted at every level: the byte string both sides sign. */
+type Piece = string | { value: unknown };
+
+/**
+ * JSON with object keys sorted at every level: the byte string both sides sign. Iterative (an explicit work stack),
+ * so no payload, however deep, can exhaust the call stack: it runs on what a stranger sent before the signature is
+ * known to be good.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const out: string[] = [];
+  const work: Piece[] = [{ value }];
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    if (typeof item === 'string') {
+      out.push(item);
+      continue;
+    }
+    const v = item.value;
+    if (v === null || typeof v !== 'object') {
+      out.push(JSON.stringify(v) ?? 'null');
+      continue;
+    }
+    const pieces: Piece[] = [];
+    if (Array.isArray(v)) {
+      pieces.push('[');
+      v.forEach((element: unknown, i) => {
+        if (i > 0) pieces.push(',');
+        pieces.push({ value: element === undefined ? null : element });
+      });
+      pieces.push(']');
+    } else {
+      const entries = Object.entries(v as Record<string, unknown>)
+        .filter(([, e]) => e !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      pieces.push('{');
+      entries.forEach(([k, e], i) => {
+        pieces.push(`${i > 0 ? ',' : ''}${JSON.stringify(k)}:`, { value: e });
+      });
+      pieces.push('}');
+    }
+    for (let i = pieces.length - 1; i >= 0; i -= 1) work.push(pieces[i] as Piece);
+  }
+  return out.join('');
 }
 
 function withoutSig(payload: Record<string, unknown>): Record<string, unknown> {
@@ -42,20 +75,23 @@ export function hmacHex(secret: string, payload: Record<string, unknown>): strin
 
 export type SigningKey = { secret: string } | { privateKey: KeyObject | string };
 
-/** Adds `cmd`, `ts`, `nonce` (unless given) and `sig` to a command body. */
+/**
+ * Adds `cmd`, `kiosk`, `ts`, `nonce` (unless given) and `sig` to a command body. `kiosk` is required: a command
+ * that names no kiosk is refused everywhere (`"*"` names every kiosk, accepted only where configured).
+ */
 export function signCommand(
   verb: string,
   body: Record<string, unknown>,
   key: SigningKey,
-  opts: { now?: number; kiosk?: string } = {},
+  opts: { kiosk: string; now?: number },
 ): Record<string, unknown> {
   const payload: Record<string, unknown> = {
     ...body,
     cmd: verb,
+    kiosk: opts.kiosk,
     ts: typeof body.ts === 'number' ? body.ts : (opts.now ?? Date.now()),
     nonce: typeof body.nonce === 'string' ? body.nonce : randomUUID(),
   };
-  if (opts.kiosk) payload.kiosk = opts.kiosk;
   delete payload.sig;
   return signPayload(payload, key);
 }
@@ -80,7 +116,15 @@ export function parsePublicKey(text: string): KeyObject {
   return createPublicKey({ key: der, format: 'der', type: 'spki' });
 }
 
-/** Checks only the signature (no time or nonce rules): for fleet records, which may be old by design. */
+/** The only accepted spellings: lower-case hex of the 32-byte MAC, padded base64 of the 64-byte signature. */
+const HMAC_SIG = /^hmac-sha256:([0-9a-f]{64})$/;
+const ED25519_SIG = /^ed25519:([A-Za-z0-9+/]{86}==)$/;
+
+/**
+ * Checks only the signature (no time or nonce rules): for fleet records, which may be old by design. Exactly one
+ * encoding of a signature is accepted — `Buffer.from(hex)` alone takes upper case and stops silently at the first
+ * non-hex character, so `sig` strings were malleable.
+ */
 export function signatureValid(
   payload: Record<string, unknown>,
   secret: string | undefined,
@@ -89,15 +133,18 @@ export function signatureValid(
   const sig = payload.sig;
   if (typeof sig !== 'string') return false;
   const rest = withoutSig(payload);
-  if (sig.startsWith('hmac-sha256:')) {
+  const hmac = HMAC_SIG.exec(sig);
+  if (hmac?.[1]) {
     if (!secret) return false;
-    const given = Buffer.from(sig.slice('hmac-sha256:'.length), 'hex');
+    const given = Buffer.from(hmac[1], 'hex');
     const expected = Buffer.from(hmacHex(secret, rest), 'hex');
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
-  if (sig.startsWith('ed25519:')) {
-    const signature = Buffer.from(sig.slice('ed25519:'.length), 'base64');
-    if (signature.length !== 64) return false;
+  const ed = ED25519_SIG.exec(sig);
+  if (ed?.[1]) {
+    const signature = Buffer.from(ed[1], 'base64');
+    // The last character carries 2 bits of the last byte: the other 4 must be zero (canonical base64).
+    if (signature.length !== 64 || signature.toString('base64') !== ed[1]) return false;
     const data = Buffer.from(canonicalJson(rest));
     return publicKeys.some((k) => {
       try {
@@ -115,6 +162,8 @@ export interface VerifierOptions {
   publicKeys: KeyObject[];
   windowMs: number;
   kioskId: string;
+  /** Accept commands signed for every kiosk (`"kiosk": "*"`). */
+  acceptWildcardKiosk?: boolean;
   nonces: NonceStore;
   now?: () => number;
 }
@@ -142,15 +191,25 @@ export class CommandVerifier {
       return { ok: false, reason: 'missing or malformed nonce (8-128 characters)' };
     }
     if (!signatureValid(payload, this.opts.secret, this.opts.publicKeys)) return { ok: false, reason: 'bad signature' };
-    if (payload.cmd !== verb) return { ok: false, reason: `signed for verb "${String(payload.cmd)}", not "${verb}"` };
-    if (payload.kiosk !== undefined && payload.kiosk !== this.opts.kioskId && payload.kiosk !== '*') {
-      return { ok: false, reason: 'signed for another kiosk' };
-    }
+    if (payload.cmd !== verb)
+      return {
+        ok: false,
+        reason: `signed for verb ${JSON.stringify(String(payload.cmd).slice(0, 40))}, not "${verb}"`,
+      };
+    const kioskRefused = this.kioskRefused(payload.kiosk);
+    if (kioskRefused) return { ok: false, reason: kioskRefused };
     const now = (this.opts.now ?? Date.now)();
     if (Math.abs(now - payload.ts) > this.opts.windowMs)
       return { ok: false, reason: 'expired (ts outside the allowed window)' };
     const fresh = await this.opts.nonces.claim(payload.nonce, payload.ts);
     if (!fresh) return { ok: false, reason: 'replayed (nonce already used)' };
     return { ok: true, signer: payload.sig.startsWith('ed25519:') ? 'ed25519' : 'hmac' };
+  }
+
+  private kioskRefused(kiosk: unknown): string | null {
+    if (typeof kiosk !== 'string') return 'not bound to a kiosk (no "kiosk" field: sign with --kiosk <id>)';
+    if (kiosk === '*')
+      return this.opts.acceptWildcardKiosk ? null : 'signed for every kiosk ("*"), which this kiosk does not accept';
+    return kiosk === this.opts.kioskId ? null : 'signed for another kiosk';
   }
 }

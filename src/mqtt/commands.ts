@@ -8,6 +8,7 @@ import { maskBadge } from '../daemon/event-bus.ts';
 import type { DaemonContext, EnrollSampleResult } from '../daemon/module.ts';
 import { decodeImage } from '../runtime/image.ts';
 import type { IdentityFields } from '../store/face-db.ts';
+import type { Identity } from '../store/schema.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { CommandVerb } from './topics.ts';
 import {
@@ -64,7 +65,7 @@ async function enroll(env: CommandEnv, payload: unknown): Promise<CommandResult>
   const existing = ctx.db.get(req.id);
   if (existing && !req.append)
     return fail(`identity "${req.id}" exists: use "update", or "append": true to add samples`);
-  for (const badge of req.badges) {
+  for (const badge of req.badges ?? []) {
     const holder = ctx.db.findByBadge(badge);
     if (holder && holder.id !== req.id)
       return fail(`badge ${maskBadge(badge)} already belongs to identity "${holder.id}"`);
@@ -124,19 +125,21 @@ async function enroll(env: CommandEnv, payload: unknown): Promise<CommandResult>
   const accepted = encodings.length;
   if (accepted === 0)
     return fail('no sample passed the quality gate; nothing stored', { id: req.id, samples: reports });
-  const fields: IdentityFields = {
-    id: req.id,
-    name: req.name ?? existing?.name ?? req.id,
-    badges: existing ? [...new Set([...existing.badges, ...req.badges])] : req.badges,
-    enabled: req.enabled,
-    ...(req.validFrom ? { validFrom: req.validFrom } : existing?.validFrom ? { validFrom: existing.validFrom } : {}),
-    ...(req.validUntil
-      ? { validUntil: req.validUntil }
-      : existing?.validUntil
-        ? { validUntil: existing.validUntil }
-        : {}),
-    ...(req.portraitConsent !== undefined ? { portraitConsent: req.portraitConsent } : {}),
-  };
+  const fields: IdentityFields = existing
+    ? // Appending samples changes only what the command names: a disabled identity stays disabled.
+      changedFields(existing, {
+        ...req,
+        badges: req.badges ? [...new Set([...existing.badges, ...req.badges])] : undefined,
+      })
+    : {
+        id: req.id,
+        name: req.name ?? req.id,
+        badges: req.badges ?? [],
+        enabled: req.enabled ?? true,
+        ...(req.validFrom ? { validFrom: req.validFrom } : {}),
+        ...(req.validUntil ? { validUntil: req.validUntil } : {}),
+        ...(req.portraitConsent !== undefined ? { portraitConsent: req.portraitConsent } : {}),
+      };
   try {
     await ctx.db.upsert(fields);
     const identity = await ctx.db.addEncodings(req.id, encodings);
@@ -153,12 +156,18 @@ async function enroll(env: CommandEnv, payload: unknown): Promise<CommandResult>
   }
 }
 
-async function update(env: CommandEnv, payload: unknown): Promise<CommandResult> {
-  const checked = parsed(updateSchema, payload);
-  if (!checked.ok) return fail(checked.error);
-  const req = checked.value;
-  const existing = env.ctx.db.get(req.id);
-  if (!existing) return fail(`no identity "${req.id}"`);
+interface FieldChanges {
+  name?: string;
+  badges?: string[];
+  enabled?: boolean;
+  portraitConsent?: boolean;
+  /** null clears. */
+  validFrom?: string | null;
+  validUntil?: string | null;
+}
+
+/** The identity's fields with only the given changes applied (update, and enroll with `append`). */
+function changedFields(existing: Identity, req: FieldChanges): IdentityFields {
   const { encodings: _e, version: _v, updatedAt: _u, ...current } = existing;
   const fields: IdentityFields = { ...current };
   if (req.name !== undefined) fields.name = req.name;
@@ -167,6 +176,16 @@ async function update(env: CommandEnv, payload: unknown): Promise<CommandResult>
   if (req.portraitConsent !== undefined) fields.portraitConsent = req.portraitConsent;
   if (req.validFrom !== undefined) fields.validFrom = req.validFrom ?? undefined;
   if (req.validUntil !== undefined) fields.validUntil = req.validUntil ?? undefined;
+  return fields;
+}
+
+async function update(env: CommandEnv, payload: unknown): Promise<CommandResult> {
+  const checked = parsed(updateSchema, payload);
+  if (!checked.ok) return fail(checked.error);
+  const req = checked.value;
+  const existing = env.ctx.db.get(req.id);
+  if (!existing) return fail(`no identity "${req.id}"`);
+  const fields = changedFields(existing, req);
   try {
     const identity = await env.ctx.db.upsert(fields);
     return { ok: true, id: req.id, version: identity.version };

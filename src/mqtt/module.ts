@@ -1,29 +1,29 @@
 /**
  * The MQTT feature module: publishes what the daemon decides (access events, alarms, door state, online status)
  * and accepts signed admin commands, external badge reads and fleet identity records. It owns one MQTT.js
- * client; the outbox, verifier, command verbs, fleet sync and HA discovery are separate files it wires together.
- * Nothing a remote party sends can crash it: every message handler ends in a result or an audit line.
+ * client; the inbound handlers, outbox, verifier, command verbs, fleet sync and HA discovery are separate files it
+ * wires together.
  */
 import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { Logger } from 'pino';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/sections/mqtt.ts';
-import { type AccessMode, type AlarmEvent, type DoorState, maskBadge } from '../daemon/event-bus.ts';
+import type { BadgeFormat } from '../daemon/badge/normalise.ts';
+import type { AlarmEvent, DoorState } from '../daemon/event-bus.ts';
 import type { DaemonContext, DaemonModule } from '../daemon/module.ts';
 import { errorMessage, FacegateError } from '../util/errors.ts';
 import { CommandVerifier, parsePublicKey } from './auth.ts';
-import { type CommandResult, MUTATING_VERBS, runCommand } from './commands.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
 import { FleetSync, mqttFleetIo } from './fleet.ts';
 import { discoveryMessages } from './homeassistant.ts';
+import { createInbound } from './inbound.ts';
 import { NonceStore } from './nonce-store.ts';
-import { Outbox, OutboxPublisher } from './outbox.ts';
-import { buildTopics, defaultBaseTopic, isCommandVerb, type Topics } from './topics.ts';
-import { badgeSchema, checkSchema, parseJsonObject } from './validate.ts';
+import { Outbox, type OutboxLane, OutboxPublisher } from './outbox.ts';
+import { OverflowReporter } from './overflow-report.ts';
+import { buildTopics, defaultBaseTopic, type Topics } from './topics.ts';
 
 export interface MqttModuleOptions {
-  /** The door flow's mode: in `badge`-only mode a badge opens the door, so MQTT badges must be signed. */
-  accessMode?: AccessMode;
+  /** `badge.sources` and `badge.format`: `<base>/badge` is subscribed only when the sources list `mqtt`. */
+  badge?: { sources: readonly string[]; format: BadgeFormat };
   now?: () => number;
 }
 
@@ -40,25 +40,8 @@ export interface MqttModule extends DaemonModule {
 /** An alarm the module raises itself; `outbox-overflow` is not a door alarm, so it never goes through the bus. */
 type PublishedAlarm = Omit<AlarmEvent, 'kind'> & { kind: AlarmEvent['kind'] | 'outbox-overflow'; kiosk: string };
 
-/** At most `perMinute` audit lines a minute, so a flood of junk cannot flood the journal instead. */
-function auditLimiter(logger: Logger, perMinute = 30) {
-  let windowStart = 0;
-  let count = 0;
-  let suppressed = 0;
-  return (fields: Record<string, unknown>, msg: string) => {
-    const now = Date.now();
-    if (now - windowStart > 60_000) {
-      if (suppressed > 0) logger.warn({ event: 'mqtt-audit', suppressed }, 'audit lines suppressed in the last minute');
-      windowStart = now;
-      count = 0;
-      suppressed = 0;
-    }
-    if (count < perMinute) {
-      count += 1;
-      logger.warn({ event: 'mqtt-audit', ...fields }, msg);
-    } else suppressed += 1;
-  };
-}
+/** Room for the topic, properties and JSON framing around the largest payload we accept. */
+const PACKET_OVERHEAD_BYTES = 64 * 1024;
 
 function readPem(file: string | undefined, what: string): Buffer | undefined {
   if (!file) return undefined;
@@ -74,12 +57,10 @@ function readPem(file: string | undefined, what: string): Buffer | undefined {
 
 export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: MqttModuleOptions = {}): MqttModule {
   const logger = ctx.logger.child({ module: 'mqtt' });
-  const audit = auditLimiter(logger);
   const now = opts.now ?? Date.now;
   const kioskId = config.kioskId ?? ctx.kioskId;
   const topics = buildTopics(config.baseTopic ?? defaultBaseTopic(kioskId));
   const startedAt = now();
-  const counters = { commandsAccepted: 0, commandsRejected: 0, malformed: 0, badges: 0 };
 
   let client: MqttClient | null = null;
   let broker: EmbeddedBroker | null = null;
@@ -91,11 +72,31 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
   let fleet: FleetSync | null = null;
   let isConnected = false;
   let lastDoorState: DoorState | null = null;
-  let mutations: Promise<unknown> = Promise.resolve();
+  let scrubbing: Promise<unknown> = Promise.resolve();
+  let overflow: OverflowReporter | null = null;
   const unsubscribers: Array<() => void> = [];
-  const badgeNeedsSignature =
-    config.badgeInput.requireSigned === true ||
-    (config.badgeInput.requireSigned === 'auto' && opts.accessMode === 'badge');
+  const badgeInput = opts.badge?.sources.includes('mqtt')
+    ? { requireSigned: config.badgeInput.requireSigned, format: opts.badge.format }
+    : null;
+  const inbound = createInbound({
+    ctx,
+    config,
+    topics,
+    kioskId,
+    logger,
+    now,
+    badgeInput,
+    client: () => client,
+    verifier: () => verifier,
+    fleet: () => fleet,
+    stats,
+    scrubbed: () => scrubbing,
+  });
+  const largestPayload = Math.max(
+    config.limits.enrollPayloadBytes,
+    config.limits.payloadBytes,
+    config.fleet.enabled ? config.limits.fleetRecordBytes : 0,
+  );
 
   function stats(): Record<string, unknown> {
     return {
@@ -105,138 +106,18 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
       identities: ctx.db.list().length,
       tombstones: ctx.db.tombstones().length,
       outbox: outbox?.stats() ?? null,
-      commands: { ...counters },
+      commands: inbound.counters(),
       fleet: fleet ? { pending: fleet.pending, applied: fleet.applied, rejected: fleet.rejected } : null,
       droppedFrames: ctx.analyser.droppedFrames,
     };
   }
 
-  function journal(id: string, topic: string, body: object): void {
+  function journal(id: string, topic: string, body: object, lane: OutboxLane = 'event', subject?: string): void {
     if (!outbox) return;
-    outbox.append({ id, topic, payload: JSON.stringify(body) }).catch((err) => {
+    const entry = { id, topic, payload: JSON.stringify(body), lane, ...(subject ? { subject } : {}) };
+    outbox.append(entry).catch((err) => {
       logger.error({ event: 'mqtt-outbox', err: errorMessage(err) }, 'event not journaled');
     });
-  }
-
-  function publishResult(verb: string, result: CommandResult, packet: IPublishPacket | null): void {
-    if (!client) return;
-    const body = JSON.stringify({ cmd: verb, kiosk: kioskId, ...result });
-    client.publish(topics.result(verb), body, { qos: 1 }, () => undefined);
-    const props = packet?.properties;
-    // Only authenticated requests may steer where we publish (an unsigned one could aim us at any topic).
-    if (
-      result.ok !== undefined &&
-      packet &&
-      props?.responseTopic &&
-      !String(result.error ?? '').startsWith('rejected:')
-    ) {
-      client.publish(
-        props.responseTopic,
-        body,
-        { qos: 1, properties: { correlationData: props.correlationData } },
-        () => undefined,
-      );
-    }
-  }
-
-  function reject(verb: string, reason: string, packet: IPublishPacket, extra: Record<string, unknown>): void {
-    counters.commandsRejected += 1;
-    publishResult(verb, { ok: false, error: `rejected: ${reason}`, ...extra }, packet);
-    ctx.bus.alarm('admin-rejected', `cmd/${verb} refused: ${reason}`, { time: now() });
-  }
-
-  async function handleCommand(verb: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
-    if (!isCommandVerb(verb)) {
-      counters.malformed += 1;
-      publishResult(verb, { ok: false, error: `unknown command "${verb.slice(0, 40)}"` }, null);
-      return;
-    }
-    const maxBytes = verb === 'enroll' ? config.limits.enrollPayloadBytes : config.limits.payloadBytes;
-    const parsed = parseJsonObject(payload, { maxBytes, maxDepth: config.limits.jsonDepth });
-    if (!parsed.ok) {
-      counters.malformed += 1;
-      audit({ topic: topics.command(verb), reason: parsed.error }, 'malformed command');
-      publishResult(verb, { ok: false, error: parsed.error }, null);
-      return;
-    }
-    const extra: Record<string, unknown> = {};
-    if (typeof parsed.value.requestId === 'string') extra.requestId = parsed.value.requestId.slice(0, 128);
-    if (typeof parsed.value.nonce === 'string') extra.nonce = parsed.value.nonce.slice(0, 128);
-    const verdict = verifier
-      ? await verifier.verify(verb, parsed.value)
-      : { ok: false as const, reason: 'not started' };
-    if (!verdict.ok) {
-      audit({ topic: topics.command(verb), reason: verdict.reason }, 'admin command rejected');
-      reject(verb, verdict.reason, packet, extra);
-      return;
-    }
-    counters.commandsAccepted += 1;
-    logger.info({ event: 'mqtt-command', verb, signer: verdict.signer }, 'admin command accepted');
-    const env = { ctx, limits: config.limits, signer: verdict.signer, stats };
-    const run = () =>
-      runCommand(verb, env, parsed.value).catch((err): CommandResult => ({ ok: false, error: errorMessage(err) }));
-    let result: CommandResult;
-    if (MUTATING_VERBS.has(verb)) {
-      const queued = mutations.then(run);
-      mutations = queued.catch(() => undefined);
-      result = await queued;
-    } else result = await run();
-    publishResult(verb, { ...result, ...extra }, packet);
-  }
-
-  async function handleBadge(payload: Buffer): Promise<void> {
-    const parsed = parseJsonObject(payload, {
-      maxBytes: config.limits.payloadBytes,
-      maxDepth: config.limits.jsonDepth,
-    });
-    const checked = parsed.ok ? checkSchema(badgeSchema, parsed.value) : parsed;
-    if (!checked.ok) {
-      counters.malformed += 1;
-      audit({ topic: topics.badge, reason: checked.error }, 'malformed badge payload');
-      return;
-    }
-    if (badgeNeedsSignature) {
-      const verdict = verifier
-        ? await verifier.verify('badge', checked.value)
-        : { ok: false as const, reason: 'not started' };
-      if (!verdict.ok) {
-        audit({ topic: topics.badge, reason: verdict.reason }, 'badge refused');
-        ctx.bus.alarm('admin-rejected', `badge refused: ${verdict.reason}`, {
-          time: now(),
-          badge: maskBadge(checked.value.badge),
-        });
-        return;
-      }
-    }
-    counters.badges += 1;
-    const shown = config.badgeInput.logFull ? checked.value.badge : maskBadge(checked.value.badge);
-    logger.info({ event: 'badge', source: 'mqtt', badge: shown }, 'badge read');
-    ctx.bus.emit('badgeRead', { badge: checked.value.badge, source: 'mqtt' });
-  }
-
-  function handleHaLock(payload: Buffer): void {
-    const text = payload.toString('utf8', 0, Math.min(payload.length, 16)).trim();
-    if (text !== 'UNLOCK') return;
-    if (!config.homeAssistant.allowRemoteUnlock) {
-      audit({ topic: topics.haLockSet }, 'Home Assistant unlock ignored (homeAssistant.allowRemoteUnlock is off)');
-      return;
-    }
-    ctx.bus.emit('unlockRequest', { by: 'home-assistant', reason: 'remote-unlock' });
-  }
-
-  function onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    const fail = (err: unknown) => audit({ topic, err: errorMessage(err) }, 'message handler failed');
-    try {
-      if (fleet?.owns(topic)) fleet.handle(topic, payload);
-      else if (topic === topics.badge) handleBadge(payload).catch(fail);
-      else if (topic === topics.haLockSet) handleHaLock(payload);
-      else {
-        const verb = topics.verbOf(topic);
-        if (verb !== null) handleCommand(verb, payload, packet).catch(fail);
-      }
-    } catch (err) {
-      fail(err);
-    }
   }
 
   function onConnect(c: MqttClient): void {
@@ -244,7 +125,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     logger.info({ event: 'mqtt', url, base: topics.base }, 'connected to broker');
     c.publish(topics.status, 'online', { qos: 1, retain: true });
     const subscriptions: Record<string, { qos: 0 | 1 }> = { [topics.commandFilter]: { qos: 1 } };
-    if (config.badgeInput.enabled) subscriptions[topics.badge] = { qos: 1 };
+    if (badgeInput) subscriptions[topics.badge] = { qos: 1 };
     if (config.homeAssistant.enabled) subscriptions[topics.haLockSet] = { qos: 1 };
     c.subscribe(subscriptions, (err) => {
       if (err) logger.error({ event: 'mqtt', err: errorMessage(err) }, 'subscribe failed');
@@ -262,17 +143,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
         c.publish(m.topic, m.payload, { qos: 1, retain: true });
       }
     }
-    const dropped = outbox?.takeDropReport() ?? 0;
-    if (dropped > 0) {
-      const alarm: PublishedAlarm = {
-        eventId: crypto.randomUUID(),
-        time: new Date(now()).toISOString(),
-        kind: 'outbox-overflow',
-        detail: `${dropped} undelivered events were dropped (outbox.maxEvents reached while the broker was unreachable)`,
-        kiosk: kioskId,
-      };
-      journal(alarm.eventId, topics.alarmEvent, alarm);
-    }
+    overflow?.setConnected(true);
     publisher?.setConnected(true);
     ctx.bus.emit('brokerState', { connected: true });
   }
@@ -280,6 +151,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
   function onDisconnect(): void {
     if (!isConnected) return;
     isConnected = false;
+    overflow?.setConnected(false);
     publisher?.setConnected(false);
     fleet?.disconnected();
     logger.warn({ event: 'mqtt', url }, 'broker connection lost; events are kept in the outbox');
@@ -300,6 +172,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
       publicKeys,
       windowMs: config.signatureWindowMs,
       kioskId,
+      acceptWildcardKiosk: config.acceptWildcardKiosk,
       nonces,
       now,
     });
@@ -310,9 +183,25 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
       );
     outbox = await Outbox.open(ctx.dataDir, {
       maxEvents: config.outbox.maxEvents,
+      maxAudit: config.outbox.maxAuditEvents,
       compactAfter: config.outbox.compactAfter,
-      onDrop: (entry) =>
-        logger.warn({ event: 'mqtt-outbox', eventId: entry.id }, 'outbox full: oldest undelivered event dropped'),
+      // Not a log line per drop: the report (one warn line and one alarm) sums them up within a second.
+      onDrop: () => overflow?.schedule(),
+    });
+    overflow = new OverflowReporter({
+      outbox,
+      logger,
+      raise: (detail) => {
+        const alarm: PublishedAlarm = {
+          eventId: crypto.randomUUID(),
+          time: new Date(now()).toISOString(),
+          kind: 'outbox-overflow',
+          detail,
+          kiosk: kioskId,
+        };
+        journal(alarm.eventId, topics.alarmEvent, alarm, 'alert');
+        return alarm.eventId;
+      },
     });
     // The config refuses fleet sync without its own secret (src/config/sections/mqtt.ts).
     if (config.fleet.enabled && config.fleet.secret) {
@@ -325,7 +214,9 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     if (!url) {
       if (!config.embeddedBroker.enabled)
         throw new FacegateError('mqtt: no url configured and the embedded broker is disabled', 78);
-      const started = await startEmbeddedBroker(config.embeddedBroker.host, config.embeddedBroker.port);
+      const started = await startEmbeddedBroker(config.embeddedBroker.host, config.embeddedBroker.port, {
+        maxPacketBytes: largestPayload + PACKET_OVERHEAD_BYTES,
+      });
       broker = started;
       url = started.url;
       protocolVersion = 4;
@@ -341,10 +232,33 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
       client?.publish(entry.topic, entry.payload, { qos: 1 }, (err) => done(err ?? undefined));
     });
     unsubscribers.push(
-      ctx.bus.on('access', (event) => journal(event.eventId, topics.accessEvent, { ...event, kiosk: kioskId })),
-      ctx.bus.on('alarm', (event) => journal(event.eventId, topics.alarmEvent, { ...event, kiosk: kioskId })),
+      ctx.bus.on('access', (event) =>
+        journal(
+          event.eventId,
+          topics.accessEvent,
+          { ...event, kiosk: kioskId },
+          'event',
+          event.identityId ?? undefined,
+        ),
+      ),
+      ctx.bus.on('alarm', (event) =>
+        journal(
+          event.eventId,
+          topics.alarmEvent,
+          { ...event, kiosk: kioskId },
+          event.kind === 'admin-rejected' ? 'audit' : 'event',
+        ),
+      ),
+      ctx.bus.on('identitiesChanged', ({ id, change }) => {
+        if (change !== 'deleted' || !outbox) return;
+        scrubbing = outbox
+          .scrub(id)
+          .catch((err) => logger.error({ event: 'mqtt-outbox', err: errorMessage(err) }, 'journal not scrubbed'));
+      }),
       // A reference to the new welcome portrait (never the image itself).
-      ctx.bus.on('portrait', (portrait) => journal(portrait.id, topics.portraitEvent, { ...portrait, kiosk: kioskId })),
+      ctx.bus.on('portrait', (portrait) =>
+        journal(portrait.id, topics.portraitEvent, { ...portrait, kiosk: kioskId }, 'event', portrait.identityId),
+      ),
       ctx.bus.on('doorState', ({ state }) => {
         lastDoorState = state;
         if (isConnected) client?.publish(topics.doorState, state, { qos: 1, retain: true });
@@ -365,10 +279,9 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
       cert: readPem(config.tls?.cert, 'cert'),
       key: readPem(config.tls?.key, 'key'),
       rejectUnauthorized: config.tls?.rejectUnauthorized ?? true,
-      // Brokers drop what we could never accept anyway.
-      ...(protocolVersion === 5
-        ? { properties: { maximumPacketSize: config.limits.enrollPayloadBytes + 64 * 1024 } }
-        : {}),
+      // The broker drops what we would refuse anyway (MQTT 5), and MQTT.js refuses a bigger packet from a broker
+      // that ignores it; with 3.1.1 the per-topic limits still refuse it before parsing.
+      ...(protocolVersion === 5 ? { properties: { maximumPacketSize: largestPayload + PACKET_OVERHEAD_BYTES } } : {}),
     };
     const c = mqtt.connect(url, options);
     client = c;
@@ -376,11 +289,13 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     c.on('close', onDisconnect);
     c.on('offline', onDisconnect);
     c.on('error', (err) => logger.warn({ event: 'mqtt', url, err: errorMessage(err) }, 'broker connection error'));
-    c.on('message', onMessage);
+    c.on('message', inbound.onMessage);
   }
 
   async function stop(): Promise<void> {
+    inbound.stop(); // the last refusal summary still reaches the journal
     for (const off of unsubscribers.splice(0)) off();
+    overflow?.stop();
     publisher?.stop();
     const c = client;
     client = null;

@@ -13,6 +13,7 @@ import type { Frame } from '../../src/camera/frame.ts';
 import { type MqttConfig, type MqttConfigInput, mqttConfigSchema } from '../../src/config/sections/mqtt.ts';
 import { EventBus } from '../../src/daemon/event-bus.ts';
 import type { DaemonContext, EnrollSampleResult, FaceAnalyser, FrameAnalysis } from '../../src/daemon/module.ts';
+import { createMqttModule, type MqttModule, type MqttModuleOptions } from '../../src/mqtt/module.ts';
 import { decodeImage, type RgbImage } from '../../src/runtime/image.ts';
 import { FaceDb } from '../../src/store/face-db.ts';
 
@@ -125,6 +126,23 @@ export async function fakeDaemon(
 
 export function testMqttConfig(url: string, protocolVersion: 4 | 5, extra: Partial<MqttConfigInput> = {}): MqttConfig {
   return mqttConfigSchema.parse({ url, protocolVersion, adminSecret: TEST_SECRET, ...extra });
+}
+
+/** Starts the module and waits until it is connected; stops it again if it never connects. */
+export async function startConnected(
+  ctx: DaemonContext,
+  config: MqttConfig,
+  opts: MqttModuleOptions = {},
+): Promise<MqttModule> {
+  const mod = createMqttModule(ctx, config, opts);
+  try {
+    await mod.start();
+    await waitFor('the module to connect', () => (mod.connected ? true : undefined));
+  } catch (err) {
+    await mod.stop();
+    throw err;
+  }
+  return mod;
 }
 
 /** An observer client; persistent session so it also gets what was published while it was away. */

@@ -1,5 +1,6 @@
 /**
- * `facegate admin sign <verb> [json]` prints a signed command payload; `facegate admin send <verb> [json]` publishes
+ * `facegate admin sign <verb> [json] --kiosk <id>` prints a signed command payload bound to that kiosk (a command
+ * that names no kiosk is refused everywhere); `facegate admin send <verb> [json]` publishes
  * one to a kiosk and waits for its result (exit 0 ok, 2 error or timeout); `facegate admin keygen` makes an
  * Ed25519 admin key pair (`--fleet`: a fleet secret). The secret comes from FACEGATE_ADMIN_SECRET, --secret-file,
  * or --key (Ed25519 PEM).
@@ -15,7 +16,7 @@ import { ExitCode, errorMessage, FacegateError } from '../../util/errors.ts';
 interface SignOptions {
   secretFile?: string;
   key?: string;
-  kiosk?: string;
+  kiosk: string;
   image?: string[];
 }
 
@@ -69,7 +70,8 @@ export function registerAdminCommands(program: Command): void {
       .option('--image <file>', 'add an image to an enroll command (repeatable)', collect);
 
   signingOptions(admin.command('sign <verb> [json]').description('print a signed command payload (valid for 60 s)'))
-    .option('--kiosk <id>', 'bind the command to one kiosk')
+    // Required: a command that names no kiosk is refused everywhere; "*" (every kiosk) only where a kiosk allows it.
+    .requiredOption('--kiosk <id>', 'the kiosk the command is for ("*" for every kiosk that accepts that)')
     .action((verb: string, json: string | undefined, opts: SignOptions) => {
       process.stdout.write(`${JSON.stringify(buildPayload(verb, json, opts))}\n`);
     });

@@ -5,7 +5,11 @@ const BADGE_SPEC = /^(stdin|mqtt|none|evdev:.+)$/;
 
 export const badgeSection = z
   .strictObject({
-    /** Any of `stdin` (keyboard-wedge reader / tests), `evdev:/dev/input/eventN` (exclusive grab), `mqtt`, `none`. */
+    /**
+     * Any of `stdin` (keyboard-wedge reader / tests), `evdev:/dev/input/eventN` (exclusive grab), `mqtt`, `none`.
+     * `mqtt` is the only switch for `<base>/badge`; its reads must be signed unless `mqtt.badgeInput.requireSigned`
+     * is false, and pass `format` like every other reader.
+     */
     sources: z.array(z.string().regex(BADGE_SPEC, 'expected stdin, evdev:<device>, mqtt or none')).default(['stdin']),
     /** How a read is normalised; reads outside the length range are rejected as misreads. */
     format: z

@@ -46,15 +46,27 @@ const mqttSection = z.object({
   adminPublicKeys: z.array(z.string().min(1)).default([]),
   /** Accepted clock difference between the signer and the kiosk. */
   signatureWindowMs: z.number().int().positive().default(60_000),
+  /**
+   * Commands signed for every kiosk (`"kiosk": "*"`) are refused unless this is on: such a command can be replayed
+   * on every door of the site within the signature window. Every command must name its kiosk either way.
+   */
+  acceptWildcardKiosk: z.boolean().default(false),
+  /**
+   * `<base>/badge` exists only when `badge.sources` lists `mqtt`; its reads pass the same normalisation as every
+   * reader (`badge.format`).
+   */
   badgeInput: z
     .object({
-      /** Accept badges on `<base>/badge`. */
-      enabled: z.boolean().default(true),
-      /** `auto`: signed payloads required only in `badge`-only mode, where a badge alone opens the door. */
-      requireSigned: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+      /**
+       * Badges on `<base>/badge` must be signed like a command (`"cmd":"badge"`, bound to this kiosk). Turning this
+       * off lets anyone who can publish there present any badge number: only with a broker ACL that limits that
+       * topic to the reader's bridge, and never in `badge`-only mode, where a badge alone opens the door.
+       */
+      requireSigned: z.boolean().default(true),
       /** Log full badge numbers from this topic (default: masked). */
       logFull: z.boolean().default(false),
     })
+    .strict()
     .prefault({}),
   limits: z
     .object({
@@ -69,6 +81,16 @@ const mqttSection = z.object({
         .positive()
         .default(64 * 1024),
       jsonDepth: z.number().int().positive().max(256).default(16),
+      /** Object members plus array elements per payload (12 MB of small items held the main thread 2.4 s). */
+      jsonItems: z.number().int().positive().default(1024),
+      /** One fleet record (an identity with its encodings, encrypted). */
+      fleetRecordBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(4 * 1024 * 1024),
+      /** Error results for refused or malformed commands, per second; the rest are counted, not answered. */
+      refusalResultsPerSecond: z.number().int().positive().default(20),
       imagesPerEnroll: z.number().int().positive().default(10),
       /** Decoded pixels per enrollment image (image bombs). */
       imageMaxPixels: z.number().int().positive().default(12_000_000),
@@ -78,8 +100,10 @@ const mqttSection = z.object({
     .prefault({}),
   outbox: z
     .object({
-      /** Undelivered events kept; beyond this the oldest are dropped (and the drop is reported). */
+      /** Undelivered access events and alarms kept; beyond this the oldest are dropped (and the drop is reported). */
       maxEvents: z.number().int().positive().default(10_000),
+      /** Undelivered refusal summaries (`admin-rejected`) kept, a separate budget: they never push out access events. */
+      maxAuditEvents: z.number().int().positive().default(1_000),
       /** Rewrite the journal once this many delivered entries have accumulated. */
       compactAfter: z.number().int().positive().default(1_000),
       /** QoS 1 publishes awaiting PUBACK at once. */
