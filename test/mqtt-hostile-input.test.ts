@@ -12,6 +12,7 @@ import { mqttConfigSchema } from '../src/config/sections/mqtt.ts';
 import { canonicalJson, signatureValid, signCommand, signPayload } from '../src/mqtt/auth.ts';
 import { createMqttModule, type MqttModule } from '../src/mqtt/module.ts';
 import { parseJsonObject, scanJson } from '../src/mqtt/validate.ts';
+import { FLEET_SECRET } from './helpers/fleet-fixtures.ts';
 import { hasMosquitto, startTestBroker, type TestBroker } from './helpers/mosquitto.ts';
 import {
   type FakeDaemon,
@@ -122,7 +123,7 @@ describe('against a real broker', () => {
     daemon = await fakeDaemon(kiosk);
     await daemon.ctx.db.upsert({ id: 'alice', name: 'Alice', badges: [], enabled: true });
     await daemon.ctx.db.upsert({ id: 'bob', name: 'Bob', badges: [], enabled: true });
-    const fleet = { enabled: true, topic: 'facegate/_fleet' };
+    const fleet = { enabled: true, topic: 'facegate/_fleet', secret: FLEET_SECRET };
     mod = await startConnected(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion, { fleet }));
     client = await observer(broker.url, broker.protocolVersion, undefined, [`${base}/cmd/+/result`]);
     inbox = new Inbox(client);
