@@ -40,7 +40,18 @@ async function landmarksOf(api: FaceApiModule, image: TF.Tensor3D): Promise<Land
   for (const { pad, inputSize } of TRIES) {
     const px = Math.round(w * pad);
     const py = Math.round(h * pad);
-    const work = pad > 0 ? (tf.pad(image, [[py, py], [px, px], [0, 0]], 128) as TF.Tensor3D) : image;
+    const work =
+      pad > 0
+        ? (tf.pad(
+            image,
+            [
+              [py, py],
+              [px, px],
+              [0, 0],
+            ],
+            128,
+          ) as TF.Tensor3D)
+        : image;
     try {
       const found = await api
         .detectSingleFace(work as never, new api.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.5 }))
@@ -151,7 +162,12 @@ async function main(): Promise<void> {
       iodPx: q(iods),
       yaw: q(yaws),
       ear: q(ears),
-      printMotion: { pairs: residuals.length, residual: q(residuals), max: +Math.max(...residuals).toFixed(3), atLeast },
+      printMotion: {
+        pairs: residuals.length,
+        residual: q(residuals),
+        max: +Math.max(...residuals).toFixed(3),
+        atLeast,
+      },
     };
   }
   if (json) {
