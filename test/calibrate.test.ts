@@ -43,16 +43,19 @@ test('verification rates: accept strictly below the threshold, ties at the thres
 });
 
 test('verification ROC: one point per distinct operating point, exact counts, thresholds are sample values', () => {
-  const roc = verificationRoc(GENUINE, IMPOSTOR).map((p) => [p.threshold, p.falseAccepts, p.falseRejects]);
+  const roc = verificationRoc(GENUINE, IMPOSTOR).map((p) => [p.from, p.threshold, p.falseAccepts, p.falseRejects]);
   assert.deepEqual(roc, [
-    [0.2, 0, 4],
-    [0.4, 0, 3],
-    [0.6, 1, 1],
-    [0.7, 1, 0],
-    [0.9, 2, 0],
-    [1.0, 4, 0],
-    [Number.POSITIVE_INFINITY, 5, 0],
+    [Number.NEGATIVE_INFINITY, 0.2, 0, 4],
+    [0.2, 0.4, 0, 3],
+    [0.4, 0.6, 1, 1],
+    [0.6, 0.7, 1, 0],
+    [0.7, 0.9, 2, 0],
+    [0.9, 1.0, 4, 0],
+    [1.0, Number.POSITIVE_INFINITY, 5, 0],
   ]);
+  // Any threshold inside (from, threshold] gives the same rates.
+  assert.deepEqual(verificationRates(GENUINE, IMPOSTOR, 0.65).far, 0.2);
+  assert.equal(verificationRates(GENUINE, IMPOSTOR, 0.65).from, 0.6);
 });
 
 test('EER: the smallest max(FAR, FRR) any threshold achieves, with its threshold', () => {
@@ -122,16 +125,16 @@ test('PAD rates: live at score >= threshold; APCER = attacks accepted, BPCER = b
     [0.5, 2, 4, 0.25, 1, 4],
   );
   assert.deepEqual(
-    padRoc(BONA_FIDE, ATTACK).map((q) => [q.threshold, q.attacksAccepted, q.bonaFideRefused]),
+    padRoc(BONA_FIDE, ATTACK).map((q) => [q.from, q.threshold, q.attacksAccepted, q.bonaFideRefused]),
     [
-      [Number.POSITIVE_INFINITY, 0, 4],
-      [0.9, 0, 3],
-      [0.7, 1, 3],
-      [0.6, 1, 2],
-      [0.5, 2, 1],
-      [0.3, 2, 0],
-      [0.2, 3, 0],
-      [0.1, 4, 0],
+      [0.9, Number.POSITIVE_INFINITY, 0, 4],
+      [0.7, 0.9, 0, 3],
+      [0.6, 0.7, 1, 3],
+      [0.5, 0.6, 1, 2],
+      [0.3, 0.5, 2, 1],
+      [0.2, 0.3, 2, 0],
+      [0.1, 0.2, 3, 0],
+      [Number.NEGATIVE_INFINITY, 0.1, 4, 0],
     ],
   );
 });

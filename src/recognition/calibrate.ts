@@ -8,10 +8,11 @@
  *   `score >= threshold`; APCER = attacks accepted as live / attacks, BPCER = bona fide refused / bona fide.
  *
  * Exact, no interpolation: the rates only change at score values, so every achievable operating point is one of
- * the thresholds "each distinct score, and +Infinity" — for `<` the value v stands for the whole interval
- * (previous score, v]; for `>=` for [v, next score). Each reported threshold is that attained value (a sample
- * score), so applying it reproduces the reported rates exactly, ties included. +Infinity means "accept every
- * distance" (verification) or "refuse everything" (PAD). A target is met when count / total ≤ target.
+ * the thresholds "each distinct score, and +Infinity"; under either rule the value v stands for the whole interval
+ * (u, v] from the next lower distinct score u (reported as `from`). Each reported threshold is that attained
+ * value (a sample score), so applying it reproduces the reported rates exactly, ties included; an operator who
+ * wants a margin picks inside (from, threshold]. +Infinity means "accept every distance" (verification) or "refuse
+ * everything" (PAD). A target is met when count / total ≤ target.
  * The EER is the smallest rate r for which one threshold gives both error rates ≤ r (min over thresholds of
  * max(FAR, FRR)): an interpolated crossing can name a rate no threshold achieves, which on small sets matters.
  * Ties for the EER go to the smaller sum, then to the stricter threshold (fewer accepted).
@@ -46,6 +47,8 @@ function countBelow(sorted: Float64Array, t: number): number {
 /** Generic operating point: `accept` is the set that should be accepted, `refuse` the one that should not. */
 interface Point {
   threshold: number;
+  /** Every threshold in (from, threshold] gives these rates; -Infinity when no score lies below. */
+  from: number;
   /** Should-refuse scores accepted. */
   falseAccepts: number;
   /** Should-accept scores refused. */
@@ -71,8 +74,15 @@ class ScoreSets {
   }
 
   at(threshold: number): Point {
+    const a = countBelow(this.accept, threshold);
+    const r = countBelow(this.refuse, threshold);
+    const from = Math.max(
+      a > 0 ? this.accept[a - 1]! : Number.NEGATIVE_INFINITY,
+      r > 0 ? this.refuse[r - 1]! : Number.NEGATIVE_INFINITY,
+    );
     return {
       threshold,
+      from,
       falseAccepts: this.accepted(this.refuse, threshold),
       falseRejects: this.accept.length - this.accepted(this.accept, threshold),
       acceptTotal: this.accept.length,
@@ -127,6 +137,8 @@ function strictWithin(sets: ScoreSets, maxFalseReject: number): Point {
 
 export interface VerificationPoint {
   threshold: number;
+  /** Every threshold in (from, threshold] gives the same rates. */
+  from: number;
   far: number;
   frr: number;
   /** Impostor pairs accepted / all impostor pairs. */
@@ -148,6 +160,7 @@ const verificationSets = (genuine: Scores, impostor: Scores) =>
 function asVerification(p: Point): VerificationPoint {
   return {
     threshold: p.threshold,
+    from: p.from,
     far: far(p),
     frr: frr(p),
     falseAccepts: p.falseAccepts,
@@ -199,6 +212,8 @@ export function thresholdForFar(impostor: Scores, targetFar: number): number {
 
 export interface PadPoint {
   threshold: number;
+  /** Every threshold in (from, threshold] gives the same rates. */
+  from: number;
   /** Attacks accepted as live / all attacks. */
   apcer: number;
   attacksAccepted: number;
@@ -215,6 +230,7 @@ const padSets = (bonaFide: Scores, attack: Scores) =>
 function asPad(p: Point): PadPoint {
   return {
     threshold: p.threshold,
+    from: p.from,
     apcer: far(p),
     attacksAccepted: p.falseAccepts,
     attacks: p.refuseTotal,
