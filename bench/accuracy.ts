@@ -32,20 +32,6 @@ import { euclidean } from '../src/recognition/matching.ts';
 import { FacePipeline } from '../src/recognition/pipeline.ts';
 import { loadImage, type RgbImage } from '../src/runtime/image.ts';
 
-const HAPPY_HOUSE = [
-  'andrew',
-  'arnaud',
-  'benoit',
-  'bertrand',
-  'dan',
-  'danielle',
-  'felix',
-  'kevin',
-  'kian',
-  'sebastiano',
-  'tian',
-  'younes',
-];
 const FRR_TARGET = 0.02;
 const FAR_TARGET = 0.001;
 
@@ -67,9 +53,9 @@ async function photos(shared: string): Promise<Photo[]> {
     }
   }
   const hh = path.join(shared, 'data', 'faces', 'happy-house');
-  for (const name of HAPPY_HOUSE) {
-    const file = name === 'danielle' ? 'danielle.png' : `${name}.jpg`;
-    list.push({ file: path.join(hh, file), set: 'happy-house', identity: name });
+  // The database photos are named after their person; the camera_N probes are labelled below.
+  for (const file of (await readdir(hh)).filter((f) => /\.(jpg|png)$/.test(f) && !f.startsWith('camera_')).sort()) {
+    list.push({ file: path.join(hh, file), set: 'happy-house', identity: path.parse(file).name });
   }
   list.push({ file: path.join(hh, 'camera_0.jpg'), set: 'happy-house', identity: 'younes' });
   list.push({ file: path.join(hh, 'camera_2.jpg'), set: 'happy-house', identity: null, not: ['kian'] });
