@@ -24,8 +24,8 @@
  *   turned head shows: the median over those frames of the planar residual (landmarks68.ts) against the baseline
  *   frame (the first 3 frames' median-yaw one) must reach `minParallax` (0.05 IOD), over ≥ 2 turned frames. Why
  *   turned frames and a median, not the largest residual of the claim: face-api's jitter alone, on real photos
- *   warped as a hand-held print (bench/liveness.ts), gives residuals of median 0.023 but 3-10 % of frame pairs
- *   ≥ 0.05 (max 0.4 on a garbled detection) — a maximum over 5 s of frames would let a print through; real
+ *   warped as a hand-held print (bench/liveness.ts), gives residuals of median 0.022-0.027 but 0.6-11 % of frame
+ *   pairs ≥ 0.05 (max 0.42 on a garbled detection) — a maximum over 5 s of frames would let a print through; real
  *   photos of the same person turned by ≥ 0.3 against each other gave ≥ 0.084 (bbt, all 29 such pairs). When the
  *   steps are done before the median is reached, the challenge keeps watching until the time is up.
  * - Time: `totalMs` (5 s) from construction (the clock), judged on the frames' own timestamps (a frame captured in
