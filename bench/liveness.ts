@@ -4,10 +4,10 @@
  * - yaw measure and eye-aspect ratio of every face found (the shared PAD bona-fide and attack frames, the bbt
  *   crops): where frontal faces sit, how far the detector's jitter moves them;
  * - a simulated hand-held print: each photo warped by random homographies (a sheet turned by perspective, rotated
- *   ±14°, scaled ±15 %, shifted ±8 %; every other one blurred by a 3x3 box), the landmarks found again, and the planar residual between the two
- *   landmark sets — the detector's own noise on a flat face. The share at or above the challenge's 0.05 IOD
- *   is the share of such frame pairs that look 3-D (the challenge takes the median over the turned frames), and
- *   the frames whose yaw moved by the challenge's turn threshold are the print alone faking a head turn.
+ *   ±14°, scaled ±15 %, shifted ±8 %; every other one blurred by a 3x3 box), the landmarks found again, and the
+ *   planar residual between the two landmark sets — the detector's own noise on a flat face. Pairs at or above
+ *   the challenge's 0.05 IOD look 3-D (the challenge takes the median over the turned frames, so a few do not
+ *   pass a print); frames whose yaw moved by the challenge's turn threshold are the print alone faking a turn.
  * Run: node --import tsx bench/liveness.ts [warps per photo] [shared dir] [--json]
  */
 import { readdir } from 'node:fs/promises';

@@ -53,7 +53,7 @@ export const CAMERA: Camera = { focalPx: 600, cx: 320, cy: 240 };
 
 const rad = (deg: number) => (deg * Math.PI) / 180;
 
-/** Rotation by yaw (about y; positive = nose to +x), then pitch (about x; positive = nose down), then roll (about z). */
+/** Rotation by yaw (about y; positive: nose to +x), then pitch (about x; positive: nose down), then roll (about z). */
 export function rotate(p: Point3, yawDeg: number, pitchDeg = 0, rollDeg = 0): Point3 {
   const [cy, sy] = [Math.cos(rad(yawDeg)), Math.sin(rad(yawDeg))];
   // Yaw: the nose (z > 0, towards the camera) goes to +x.
@@ -178,7 +178,7 @@ function mirrorIndex(i: number): number {
   return i;
 }
 
-/** The landmarks a detector finds in the mirrored frame: x flipped about the frame centre, left-right labels swapped. */
+/** What a detector finds in the mirrored frame: x flipped about the frame centre, left-right labels swapped. */
 export function mirrorFrame(points: readonly Point[], width = 2 * CAMERA.cx): Point[] {
   return points.map((_, i) => ({ x: width - points[mirrorIndex(i)]!.x, y: points[mirrorIndex(i)]!.y }));
 }

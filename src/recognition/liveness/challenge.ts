@@ -16,10 +16,10 @@
  *   and blinking would pass every sequence).
  * - Blinks: the mean eye-aspect ratio below `blinkRatio` (0.8) x the person's own open-eye baseline — the median
  *   EAR of this claim's earlier unturned frames (a turn raises the EAR by foreshortening: +10 % at 20°) — on 2
- *   consecutive unturned frames: with landmark noise of 0.9 px on a 71 px IOD the EAR of open eyes spreads by
- *   ±12 %, and one noisy frame, or a 75th-percentile baseline, gave false blinks in the tests. Needs 5 earlier
- *   frames (0.5 s at 10 fps); re-arms above 0.9x. A closure must last 2 analysed frames (≥ 200 ms at 10 fps). A blink outside a
- *   blink step is ignored (people blink without being asked).
+ *   consecutive unturned frames: with landmark noise of 0.9 px on a 71 px IOD the EAR of open eyes has a standard
+ *   deviation of 8 %, and one noisy frame, or a 75th-percentile baseline, gave false blinks in the tests. Needs 5
+ *   earlier frames (0.5 s at 10 fps); re-arms above 0.9x. A closure must last 2 analysed frames (≥ 200 ms at
+ *   10 fps). A blink outside a blink step is ignored (people blink without being asked).
  * - 3-D consistency: every frame that looks turned (|yaw change| ≥ the threshold) must also show the parallax a
  *   turned head shows: the median over those frames of the planar residual (landmarks68.ts) against the baseline
  *   frame (the first 3 frames' median-yaw one) must reach `minParallax` (0.05 IOD), over ≥ 2 turned frames. Why
@@ -55,7 +55,7 @@ export interface ChallengeSettings {
   yawThreshold: number;
   /** A blink is an EAR below this fraction of the open-eye baseline. */
   blinkRatio: number;
-  /** Planar residual (in IODs) that two frames must reach against the first one. */
+  /** Median planar residual (in IODs) the turned frames must show against the baseline frame. */
   minParallax: number;
   /** The camera delivers mirrored frames (an h-flip setting): flips the yaw sign back. */
   mirrored: boolean;
