@@ -272,3 +272,11 @@ test('settings are checked', () => {
   assert.throws(() => new LivenessChallenge({ steps: ['nod' as ChallengeStep] }), /steps/);
   assert.throws(() => new LivenessChallenge({ stepCount: 5 }), /step count/);
 });
+
+test('blink: landmark noise alone (0.9 px, open eyes throughout) makes no blink', () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const { clock, challenge } = start({ steps: ['blink', 'turn-left'] });
+    run(challenge, clock, still(5100), { seed });
+    assert.equal(challenge.verdict?.reason, 'timeout', `seed ${seed}`);
+  }
+});
