@@ -10,7 +10,7 @@
  *   need a "come back first" rule the person cannot see, and adds little against a replayed video.
  * - Turns: the yaw measure (landmarks68.ts; positive = the person's own left) against the median of the first
  *   3 frames' yaw (the person faces the screen when the challenge starts; a camera beside the screen gives a
- *   constant offset this removes). A turn happens when it reaches ±`yawThreshold` (0.3 ≈ 14° on the synthetic
+ *   constant offset this removes). A turn happens when it reaches ±`yawThreshold` (0.3 ≈ 15° on the synthetic
  *   head) and re-arms only after coming back within half of it. The asked turn completes the step; the opposite
  *   turn, or any turn during a blink step, fails the challenge at once (else a video of someone turning both ways
  *   and blinking would pass every sequence).
