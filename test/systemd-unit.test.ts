@@ -49,7 +49,7 @@ const HARDENING: Record<string, string[]> = {
   KeyringMode: ['private'],
   RestrictAddressFamilies: ['AF_UNIX AF_INET AF_INET6 AF_NETLINK'],
   SystemCallArchitectures: ['native'],
-  SystemCallFilter: ['@system-service', '~@privileged'],
+  SystemCallFilter: ['@system-service @pkey', '~@privileged'],
   SystemCallErrorNumber: ['EPERM'],
 };
 
