@@ -303,6 +303,17 @@ describe('discovery and lock state captured from Mosquitto', () => {
     await waitFor('the marker', () => inbox.on(marker)[0]);
     return inbox.messages.filter((m) => m.retain && m.text !== '');
   };
+  /** A subscriber to this kiosk's configs, once the broker's retained copies (four entities) have arrived. */
+  const watchConfigs = async () => {
+    const inbox = await watch([`homeassistant/+/${node}/+/config`]);
+    await waitFor('the retained configs', () => (inbox.messages.length >= 4 ? true : undefined));
+    return { inbox, seen: inbox.messages.length };
+  };
+  /** Checks each entity against HA's rules; returns `component/object` of each, sorted. */
+  const checked = (entities: Entity[]) => {
+    for (const e of entities) checkEntity(e, base, facegateVersion());
+    return entities.map((e) => `${e.component}/${e.object}`).sort();
+  };
   /** The live messages of one discovery round, by topic; HA components and objects parsed. */
   const round = async (inbox: Inbox, from = 0) => {
     const configs = new Map<string, string>();
@@ -348,8 +359,7 @@ describe('discovery and lock state captured from Mosquitto', () => {
     await waitFor('LOCKED at start', () => (lockState()[0] === 'LOCKED' ? true : undefined));
 
     const { entities, removed } = await round(inbox);
-    for (const e of entities) checkEntity(e, base, facegateVersion());
-    assert.deepEqual(entities.map((e) => `${e.component}/${e.object}`).sort(), [
+    assert.deepEqual(checked(entities), [
       'binary_sensor/alarm',
       'binary_sensor/lock_state',
       'event/access',
@@ -381,9 +391,7 @@ describe('discovery and lock state captured from Mosquitto', () => {
   });
 
   test('HA announcing itself makes the module re-send discovery', async () => {
-    const inbox = await watch([`homeassistant/+/${node}/+/config`]);
-    await waitFor('the retained configs', () => (inbox.messages.length >= 4 ? true : undefined));
-    const seen = inbox.messages.length;
+    const { inbox, seen } = await watchConfigs();
     await clients.at(-1)?.publishAsync('homeassistant/status', 'online', { qos: 1 });
     const { entities, removed } = await round(inbox, seen);
     assert.equal(entities.length, 4);
@@ -393,16 +401,13 @@ describe('discovery and lock state captured from Mosquitto', () => {
   test('remote unlock allowed and a contact configured: the lock entity and the contact replace what was there', async () => {
     await mod?.stop();
     mod = null;
-    const live = await watch([`homeassistant/+/${node}/+/config`]);
-    await waitFor('the retained configs', () => (live.messages.length >= 4 ? true : undefined));
-    const seen = live.messages.length;
+    const live = await watchConfigs();
     mod = await startConnected(daemon.ctx, cfg(broker.url, broker.protocolVersion, true), { doorContact: true });
-    await round(live, seen);
+    await round(live.inbox, live.seen);
     const retained = (await retainedConfigs()).filter((m) => m.topic.endsWith('/config'));
     const { entities } = parse(retained.map((m) => ({ topic: m.topic, payload: m.text })));
-    for (const e of entities) checkEntity(e, base, facegateVersion());
     // binary_sensor/lock_state, retained by the first configuration, is gone.
-    assert.deepEqual(entities.map((e) => `${e.component}/${e.object}`).sort(), [
+    assert.deepEqual(checked(entities), [
       'binary_sensor/alarm',
       'binary_sensor/door_contact',
       'event/access',

@@ -182,7 +182,7 @@ describe('systemd/facegate-display.service', () => {
     for (const key of ['User', 'Group', 'XDG_RUNTIME_DIR'])
       assert.doesNotMatch(displayText, new RegExp(`^${key}=`, 'm'));
     assert.doesNotMatch(displayText, /\/run\/user\/\d|\/home\//, 'a hard-coded uid or home');
-    assert.match(displayText, /^ExecStart=\/usr\/bin\/chromium [^]*--user-data-dir=%C\/facegate-kiosk$/m);
+    assert.match(displayText, /^ExecStart=\/usr\/bin\/chromium [\s\S]*--user-data-dir=%C\/facegate-kiosk$/m);
     assert.deepEqual(directive('CacheDirectory', displayText), ['facegate-kiosk']);
     for (const key of ['NoNewPrivileges', 'LockPersonality', 'RestrictRealtime', 'RestrictSUIDSGID'])
       assert.deepEqual(directive(key, displayText), ['true'], key);
