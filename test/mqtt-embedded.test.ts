@@ -28,20 +28,22 @@ for (const allowRemoteUnlock of [false, true]) {
       const client = await mqtt.connectAsync(String(mod.url), { protocolVersion: 4 });
       const inbox = new Inbox(client);
       await client.subscribeAsync(['homeassistant/#', 'facegate/standalone/#'], { qos: 1 });
-      const lock = await waitFor(
-        'lock config',
-        () => inbox.json('homeassistant/lock/facegate_standalone/door_lock/config')[0],
-      );
-      assert.equal(lock.state_topic, 'facegate/standalone/door/state');
-      assert.equal(lock.command_topic, 'facegate/standalone/ha/lock/set');
+      // The lock state entity: a `lock` (with its command topic) only when HA may unlock, else a read-only sensor.
+      const lockTopic = allowRemoteUnlock
+        ? 'homeassistant/lock/facegate_standalone/door_lock/config'
+        : 'homeassistant/binary_sensor/facegate_standalone/lock_state/config';
+      const lock = await waitFor('lock config', () => inbox.json(lockTopic)[0]);
+      assert.equal(lock.state_topic, 'facegate/standalone/lock/state');
+      assert.equal(lock.command_topic, allowRemoteUnlock ? 'facegate/standalone/ha/lock/set' : undefined);
       assert.equal(lock.availability_topic, 'facegate/standalone/status');
       for (const t of [
-        'binary_sensor/facegate_standalone/door_contact',
+        'binary_sensor/facegate_standalone/alarm',
         'sensor/facegate_standalone/last_access',
         'event/facegate_standalone/access',
       ]) {
         await waitFor(t, () => inbox.json(`homeassistant/${t}/config`)[0]);
       }
+      await waitFor('lock state', () => inbox.on('facegate/standalone/lock/state').find((m) => m.text === 'LOCKED'));
       await waitFor('status', () => inbox.on('facegate/standalone/status').find((m) => m.text === 'online'));
       await waitFor('door', () => inbox.on('facegate/standalone/door/state').find((m) => m.text === 'locked'));
       await client.publishAsync('facegate/standalone/ha/lock/set', 'UNLOCK', { qos: 1 });

@@ -102,6 +102,7 @@ test('1000 malformed payloads: error results, no crash, nothing acted on, stats 
   const otherTopics = [
     `${base}/badge`,
     `${base}/ha/lock/set`,
+    'homeassistant/status',
     'facegate/_fleet/identities/alice',
     'facegate/_fleet/identities/%ZZ',
   ];

@@ -14,7 +14,7 @@ export function featureModules(config: FacegateConfig, metrics: Metrics): Module
   if (config.http.enabled) modules.push(displayModuleFactory(metrics));
   if (config.mqtt.enabled) {
     modules.push((ctx, cfg) => {
-      const mqtt = createMqttModule(ctx, cfg.mqtt, { badge: cfg.badge });
+      const mqtt = createMqttModule(ctx, cfg.mqtt, { badge: cfg.badge, doorContact: cfg.door.contact !== null });
       metrics.observeOutboxDepth(() => mqtt.outboxDepth());
       return mqtt;
     });

@@ -10,11 +10,13 @@ import type { MqttConfig } from '../config/sections/mqtt.ts';
 import type { BadgeFormat } from '../daemon/badge/normalise.ts';
 import type { AlarmEvent, DoorState } from '../daemon/event-bus.ts';
 import type { DaemonContext, DaemonModule } from '../daemon/module.ts';
+import type { RelayState } from '../daemon/relay/relay.ts';
 import { errorMessage, FacegateError } from '../util/errors.ts';
+import { facegateVersion } from '../util/version.ts';
 import { CommandVerifier, parsePublicKey } from './auth.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
 import { FleetSync, mqttFleetIo } from './fleet.ts';
-import { discoveryMessages } from './homeassistant.ts';
+import { DiscoveryAnnouncer, LOCK_STATE_PAYLOADS } from './homeassistant.ts';
 import { createInbound } from './inbound.ts';
 import { NonceStore } from './nonce-store.ts';
 import { Outbox, type OutboxLane, OutboxPublisher } from './outbox.ts';
@@ -24,6 +26,8 @@ import { buildTopics, defaultBaseTopic, type Topics } from './topics.ts';
 export interface MqttModuleOptions {
   /** `badge.sources` and `badge.format`: `<base>/badge` is subscribed only when the sources list `mqtt`. */
   badge?: { sources: readonly string[]; format: BadgeFormat };
+  /** `door.contact` is configured: Home Assistant gets a door contact sensor. */
+  doorContact?: boolean;
   now?: () => number;
 }
 
@@ -72,9 +76,23 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
   let fleet: FleetSync | null = null;
   let isConnected = false;
   let lastDoorState: DoorState | null = null;
+  // The controller drives the relay locked (start-up) before it starts feature modules; `relay` events follow it.
+  let lockState: RelayState = 'locked';
   let scrubbing: Promise<unknown> = Promise.resolve();
   let overflow: OverflowReporter | null = null;
   const unsubscribers: Array<() => void> = [];
+  const ha = config.homeAssistant.enabled
+    ? new DiscoveryAnnouncer({
+        prefix: config.homeAssistant.discoveryPrefix,
+        kioskId,
+        topics,
+        allowRemoteUnlock: config.homeAssistant.allowRemoteUnlock,
+        doorContact: opts.doorContact ?? false,
+        version: facegateVersion(),
+        logger,
+        publish: (m) => client?.publish(m.topic, m.payload, { qos: 1, retain: true }),
+      })
+    : null;
   const badgeInput = opts.badge?.sources.includes('mqtt')
     ? { requireSigned: config.badgeInput.requireSigned, format: opts.badge.format }
     : null;
@@ -127,22 +145,15 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     const subscriptions: Record<string, { qos: 0 | 1 }> = { [topics.commandFilter]: { qos: 1 } };
     if (badgeInput) subscriptions[topics.badge] = { qos: 1 };
     if (config.homeAssistant.enabled) subscriptions[topics.haLockSet] = { qos: 1 };
+    if (ha) subscriptions[ha.statusTopic] = { qos: 1 };
     c.subscribe(subscriptions, (err) => {
       if (err) logger.error({ event: 'mqtt', err: errorMessage(err) }, 'subscribe failed');
     });
     // Fleet sync subscribes by itself, in order (tombstones before identity records).
     fleet?.connected(mqttFleetIo(c));
     if (lastDoorState) c.publish(topics.doorState, lastDoorState, { qos: 1, retain: true });
-    if (config.homeAssistant.enabled) {
-      for (const m of discoveryMessages(
-        config.homeAssistant.discoveryPrefix,
-        kioskId,
-        topics,
-        config.homeAssistant.allowRemoteUnlock,
-      )) {
-        c.publish(m.topic, m.payload, { qos: 1, retain: true });
-      }
-    }
+    c.publish(topics.lockState, LOCK_STATE_PAYLOADS[lockState], { qos: 1, retain: true });
+    ha?.announce();
     overflow?.setConnected(true);
     publisher?.setConnected(true);
     ctx.bus.emit('brokerState', { connected: true });
@@ -263,6 +274,10 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
         lastDoorState = state;
         if (isConnected) client?.publish(topics.doorState, state, { qos: 1, retain: true });
       }),
+      ctx.bus.on('relay', ({ state }) => {
+        lockState = state;
+        if (isConnected) client?.publish(topics.lockState, LOCK_STATE_PAYLOADS[state], { qos: 1, retain: true });
+      }),
     );
 
     const options: IClientOptions = {
@@ -290,10 +305,12 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     c.on('offline', onDisconnect);
     c.on('error', (err) => logger.warn({ event: 'mqtt', url, err: errorMessage(err) }, 'broker connection error'));
     c.on('message', inbound.onMessage);
+    if (ha) c.on('message', (topic, payload, packet) => ha.onMessage(topic, payload, packet.retain));
   }
 
   async function stop(): Promise<void> {
     inbound.stop(); // the last refusal summary still reaches the journal
+    ha?.stop();
     for (const off of unsubscribers.splice(0)) off();
     overflow?.stop();
     publisher?.stop();

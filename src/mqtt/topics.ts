@@ -14,6 +14,8 @@ export interface Topics {
   base: string;
   status: string;
   doorState: string;
+  /** The relay: `LOCKED` | `UNLOCKED`, retained (the door contact's view is `doorState`). */
+  lockState: string;
   accessEvent: string;
   alarmEvent: string;
   portraitEvent: string;
@@ -37,6 +39,7 @@ export function buildTopics(base: string): Topics {
     base,
     status: `${base}/status`,
     doorState: `${base}/door/state`,
+    lockState: `${base}/lock/state`,
     accessEvent: `${base}/event/access`,
     alarmEvent: `${base}/event/alarm`,
     portraitEvent: `${base}/event/portrait`,
