@@ -7,11 +7,11 @@
 
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { FastParts } from '../src/nst/fast-split.ts';
-import { runGatys } from '../src/nst/gatys.ts';
-import { runGatysSplit } from '../src/nst/gatys-split.ts';
-import { buildVgg } from '../src/nst/vgg.ts';
-import { syntheticVggConvs } from '../src/nst/vgg-synthetic.ts';
+import type { FastParts } from '../src/nst/fast/split.ts';
+import { runGatys } from '../src/nst/gatys/gatys.ts';
+import { runGatysSplit } from '../src/nst/gatys/split/split.ts';
+import { buildVgg } from '../src/nst/gatys/vgg.ts';
+import { syntheticVggConvs } from '../src/nst/gatys/vgg-synthetic.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
 import { type BackendName, initBackend } from '../src/runtime/tf.ts';
 import { compareFast, type FastComparison, WASM_CONV_GFLOPS } from './nst-compare.ts';

@@ -3,7 +3,7 @@
  * samples must show exactly one face (unless the caller chose the largest explicitly), big enough and detected
  * with confidence. Rejections say why, in a word a script can match and a person can read.
  */
-import type { EnrollSampleResult } from '../daemon/module.ts';
+import type { EnrollSampleResult } from '../bus/module.ts';
 import type { AnalyseResult } from './pipeline.ts';
 
 export interface QualityGate {
