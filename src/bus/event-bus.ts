@@ -4,13 +4,13 @@
  * Privacy rule for every payload: no face vector, no image, no full badge number (use `maskBadge`).
  */
 import { randomUUID } from 'node:crypto';
+import type { CameraState } from '../hardware/camera/camera.ts';
 import type { RgbImage } from '../runtime/image.ts';
 
 export type AccessMode = 'badge+face' | 'face' | 'badge';
 export type Decision = 'granted' | 'denied';
 export type DoorState = 'locked' | 'unlocked' | 'open' | 'held-open' | 'forced-open';
 export type FlowState = 'IDLE' | 'FACE_PRESENT' | 'VERIFYING' | 'GRANTED' | 'DENIED' | 'COOLDOWN';
-export type CameraState = 'starting' | 'streaming' | 'reconnecting' | 'no-camera';
 
 export interface AccessEvent {
   eventId: string;

@@ -4,9 +4,9 @@
  */
 import type { Logger } from 'pino';
 import type { Frame } from '../hardware/camera/frame.ts';
+import type { EnrollSampleResult } from '../recognition/enrollment.ts';
 import type { FaceBox } from '../recognition/pipeline.ts';
 import type { FaceDb } from '../store/face-db.ts';
-import type { StoredEncoding } from '../store/schema.ts';
 import type { EventBus } from './event-bus.ts';
 
 /** Each feature of the daemon: started after the context is ready, stopped in reverse order on shutdown. */
@@ -25,12 +25,11 @@ export interface FrameAnalysis {
   analysedAt: number;
 }
 
-/** The outcome of checking one enrollment image or camera sample against the quality gate. */
-export interface EnrollSampleResult {
-  accepted: boolean;
-  /** Why it was rejected: `no-face`, `several-faces`, `face-too-small`, `low-score`, `not-an-image: ...`. */
-  reason: string | null;
-  encoding: StoredEncoding | null;
+/** Frame totals since start: captured by the camera, analysed by the inference worker, dropped (latest-wins). */
+export interface FrameCounters {
+  readonly capturedFrames: number;
+  readonly analysedFrames: number;
+  readonly droppedFrames: number;
 }
 
 /**

@@ -1,18 +1,16 @@
 /**
  * The door lock as the daemon sees it: a relay that is LOCKED unless a pulse is running. Fail-secure by default —
- * start-up, every signal, every uncaught error and process exit drive LOCKED first (exit-guards.ts); `failSafe`
+ * start-up, every signal, every uncaught error and process exit drive LOCKED first (src/daemon/lifecycle.ts); `failSafe`
  * (maglocks that must release in a fire) drives UNLOCKED on failure paths instead, and says so at start-up.
  * The pulse's end belongs to the driver's unit, a process of its own, so a busy event loop here cannot stretch it;
  * the timer here only brings this object's view (state, `relay` events) up to date and re-locks if the driver failed.
  */
 import type { Logger } from 'pino';
 import type { EventBus } from '../bus/event-bus.ts';
-import { type ExitGuardOptions, type GuardedProcess, installExitGuards } from '../daemon/lifecycle.ts';
 import type { RelayDriver, RelayState } from '../hardware/relay/relay.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
 
-export type { ExitGuardOptions, GuardedProcess } from '../daemon/lifecycle.ts';
 export { type Clock, systemClock } from '../util/clock.ts';
 
 export interface DoorLockOptions {
@@ -102,11 +100,6 @@ export class DoorLock {
     this.clearPulseTimer();
     this.driver.setSync(this.failState);
     this.current = this.failState;
-  }
-
-  /** See exit-guards.ts. Returns a function that removes the guards. */
-  installExitGuards(proc: GuardedProcess = process as unknown as GuardedProcess, guardOpts: ExitGuardOptions = {}) {
-    return installExitGuards(this, proc, guardOpts, this.opts.logger);
   }
 
   private endPulse(): void {

@@ -1,6 +1,6 @@
 /** Messages between the daemon's main thread and its inference worker. Pixels and descriptors travel as transferred buffers. */
 
-import type { EnrollSampleResult } from '../bus/module.ts';
+import type { EnrollSampleResult } from '../recognition/enrollment.ts';
 import type { FaceBox, PipelineOptions } from '../recognition/pipeline.ts';
 
 export interface InferenceOptions {

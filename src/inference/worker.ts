@@ -4,7 +4,7 @@
  * frame in flight, so the queue here stays short.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { EnrollSampleResult } from '../bus/module.ts';
+import type { EnrollSampleResult } from '../recognition/enrollment.ts';
 import { checkEnrollmentSample } from '../recognition/enrollment.ts';
 import { FacePipeline } from '../recognition/pipeline.ts';
 import { decodeImage, type RgbImage } from '../runtime/image.ts';

@@ -5,7 +5,8 @@
  */
 import type { z } from 'zod';
 import { maskBadge } from '../bus/event-bus.ts';
-import type { DaemonContext, EnrollSampleResult } from '../bus/module.ts';
+import type { DaemonContext } from '../bus/module.ts';
+import type { EnrollSampleResult } from '../recognition/enrollment.ts';
 import { decodeImage } from '../runtime/image.ts';
 import type { IdentityFields } from '../store/face-db.ts';
 import type { Identity } from '../store/schema.ts';

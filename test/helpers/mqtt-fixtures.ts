@@ -10,10 +10,11 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import sharp from 'sharp';
 import { EventBus } from '../../src/bus/event-bus.ts';
-import type { DaemonContext, EnrollSampleResult, FaceAnalyser, FrameAnalysis } from '../../src/bus/module.ts';
+import type { DaemonContext, FaceAnalyser, FrameAnalysis } from '../../src/bus/module.ts';
 import { type MqttConfig, type MqttConfigInput, mqttConfigSchema } from '../../src/config/sections/mqtt.ts';
 import type { Frame } from '../../src/hardware/camera/frame.ts';
 import { createMqttModule, type MqttModule, type MqttModuleOptions } from '../../src/mqtt/module.ts';
+import type { EnrollSampleResult } from '../../src/recognition/enrollment.ts';
 import { decodeImage, type RgbImage } from '../../src/runtime/image.ts';
 import { FaceDb } from '../../src/store/face-db.ts';
 

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { ConfigOverrides, FacegateConfig } from '../../config/schema.ts';
-import type { GuardedProcess } from '../../door/door-lock.ts';
+import type { GuardedProcess } from '../../daemon/lifecycle.ts';
 import { globalFlags } from '../context.ts';
 import { keepProcessAlive } from '../keep-alive.ts';
 

@@ -5,10 +5,11 @@
  * and parse its text. Without it we read the raw input_event structs ourselves: that works, but the keystrokes also
  * reach whatever else reads the keyboard (a console login), which the start-up warning says.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Backoff } from '../../util/backoff.ts';
+import { commandExists } from '../../util/command-exists.ts';
 import { errorMessage } from '../../util/errors.ts';
 import type { BadgeSource, BadgeSourceOptions } from './badge-source.ts';
 import { normaliseBadge } from './normalise.ts';
@@ -92,10 +93,6 @@ export function defaultEventSize(): 16 | 24 {
 export function parseEvtestLine(line: string): { code: number; value: number } | null {
   const m = /type 1 \(EV_KEY\), code (\d+) \([^)]*\), value (-?\d+)/.exec(line);
   return m ? { code: Number(m[1]), value: Number(m[2]) } : null;
-}
-
-function commandExists(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
 export class EvdevBadgeSource implements BadgeSource {

@@ -6,10 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { Backoff } from '../../util/backoff.ts';
-import type { CameraOptions, CameraSource, CameraStateListener } from './camera.ts';
-import type { Frame } from './frame.ts';
-import { CameraStateReporter } from './state-reporter.ts';
+import type { CameraOptions } from './camera.ts';
+import { CameraSourceBase } from './source-base.ts';
 
 /** A camera that is simply absent is polled no faster than this. */
 const NO_CAMERA_MIN_RETRY_MS = 5000;
@@ -56,29 +54,23 @@ export function ffmpegArgs(kind: 'v4l2' | 'video', target: string, opts: CameraO
   ];
 }
 
-export class FfmpegCamera implements CameraSource {
-  readonly description: string;
+export class FfmpegCamera extends CameraSourceBase {
   private readonly width: number;
   private readonly height: number;
   private child: ChildProcess | null = null;
   private childExited: Promise<void> = Promise.resolve();
-  private running = false;
-  private seq = 0;
-  private retryTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
-  private readonly backoff = new Backoff();
-  private onFrame: (frame: Frame) => void = () => {};
-  private readonly stateReporter: CameraStateReporter;
 
   constructor(
     private readonly kind: 'v4l2' | 'video',
     private readonly target: string,
-    private readonly opts: CameraOptions,
+    opts: CameraOptions,
   ) {
-    this.width = opts.width ?? 640;
-    this.height = opts.height ?? 480;
-    this.description = `${kind} ${target} ${this.width}x${this.height}${opts.fps ? ` @${opts.fps} fps` : ''}`;
-    this.stateReporter = new CameraStateReporter(this.description, opts.logger);
+    const width = opts.width ?? 640;
+    const height = opts.height ?? 480;
+    super(`${kind} ${target} ${width}x${height}${opts.fps ? ` @${opts.fps} fps` : ''}`, opts);
+    this.width = width;
+    this.height = height;
   }
 
   /** The running ffmpeg's pid (tests kill it to simulate an unplug). */
@@ -86,19 +78,11 @@ export class FfmpegCamera implements CameraSource {
     return this.child?.pid;
   }
 
-  start(onFrame: (frame: Frame) => void, onState: CameraStateListener): void {
-    if (this.running) return;
-    this.running = true;
-    this.onFrame = onFrame;
-    this.stateReporter.attach(onState);
-    this.stateReporter.report('starting', this.description);
-    void this.open();
+  protected open(): void {
+    void this.spawnFfmpeg();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+  protected async close(): Promise<void> {
     this.clearStallTimer();
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -110,7 +94,7 @@ export class FfmpegCamera implements CameraSource {
     this.child = null;
   }
 
-  private async open(): Promise<void> {
+  private async spawnFfmpeg(): Promise<void> {
     try {
       await access(this.target, constants.R_OK);
     } catch (err) {
@@ -146,22 +130,14 @@ export class FfmpegCamera implements CameraSource {
         filled += n;
         offset += n;
         if (filled === frameBytes) {
-          const frame: Frame = {
-            image: { data: pending, width: this.width, height: this.height },
-            capturedAt: Date.now(),
-            seq: ++this.seq,
-          };
+          const image = { data: pending, width: this.width, height: this.height };
           pending = new Uint8Array(frameBytes);
           filled = 0;
           framesThisSession++;
-          if (framesThisSession === 1) this.stateReporter.report('streaming', this.description);
+          if (framesThisSession === 1) this.report('streaming', this.description);
           this.backoff.markHealthy();
           this.armStallTimer(child);
-          try {
-            this.onFrame(frame);
-          } catch (err) {
-            this.opts.logger?.error({ err }, 'camera frame listener threw');
-          }
+          this.deliver(image);
         }
       }
     });
@@ -185,8 +161,7 @@ export class FfmpegCamera implements CameraSource {
       }
       const lastLine = stderrTail.trim().split('\n').pop() ?? '';
       if (this.kind === 'video' && this.opts.loop === false && code === 0 && framesThisSession > 0) {
-        this.running = false;
-        this.stateReporter.report('no-camera', `end of video ${this.target}`);
+        this.ended(`end of video ${this.target}`);
         return;
       }
       const why = `ffmpeg exited (${signal ?? `code ${code}`})${lastLine ? `: ${lastLine}` : ''}`;
@@ -195,14 +170,7 @@ export class FfmpegCamera implements CameraSource {
   }
 
   private failed(state: 'no-camera' | 'reconnecting', why: string): void {
-    if (!this.running) return;
-    const base = this.backoff.nextDelayMs();
-    const delay = state === 'no-camera' ? Math.max(base, NO_CAMERA_MIN_RETRY_MS) : base;
-    this.stateReporter.report(state, `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (this.running) void this.open();
-    }, delay);
+    this.retry(state, why, state === 'no-camera' ? NO_CAMERA_MIN_RETRY_MS : 0);
   }
 
   /** A USB camera can hang without ffmpeg exiting; no frame for stallTimeoutMs counts as a failure. */

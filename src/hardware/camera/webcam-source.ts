@@ -8,92 +8,82 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeImage } from '../../runtime/image.ts';
-import { Backoff } from '../../util/backoff.ts';
+import { commandExists } from '../../util/command-exists.ts';
 import { ExitCode, errorMessage, FacegateError } from '../../util/errors.ts';
-import type { CameraOptions, CameraSource, CameraStateListener } from './camera.ts';
-import type { Frame } from './frame.ts';
-import { CameraStateReporter } from './state-reporter.ts';
+import type { CameraOptions } from './camera.ts';
+import { CameraSourceBase } from './source-base.ts';
 
 interface NodeWebcam {
+  /** The program node-webcam runs (its FSWebcam class reads it from the instance). */
+  bin: string;
   capture(location: string, callback: (err: Error | string | null, data: unknown) => void): void;
 }
+/** A device or program name safe to put in node-webcam's shell command line. */
+const PLAIN_PATH = /^[\w./-]+$/;
+/** An absent camera or program is looked for again no faster than this. */
+const ABSENT_RETRY_MS = 5000;
+
 interface NodeWebcamModule {
   create(opts: Record<string, unknown>): NodeWebcam;
 }
 
-export class WebcamCamera implements CameraSource {
-  readonly description: string;
+export class WebcamCamera extends CameraSourceBase {
   private readonly intervalMs: number;
-  private running = false;
-  private timer: NodeJS.Timeout | null = null;
-  private seq = 0;
+  private readonly fswebcam: string;
   private workDir: string | null = null;
   private shot: Promise<void> = Promise.resolve();
-  private readonly backoff = new Backoff();
-  private onFrame: (frame: Frame) => void = () => {};
-  private readonly stateReporter: CameraStateReporter;
 
   constructor(
     private readonly device: string,
-    private readonly opts: CameraOptions,
+    opts: CameraOptions,
   ) {
-    if (!/^[\w./-]+$/.test(device)) {
+    const intervalMs = opts.intervalMs ?? 1000;
+    super(`webcam ${device} (fswebcam every ${intervalMs} ms)`, opts);
+    // node-webcam builds a shell command line from both.
+    if (!PLAIN_PATH.test(device)) {
       throw new FacegateError(
         `camera "webcam:${device}": the device must be a plain path like /dev/video0`,
         ExitCode.config,
       );
     }
-    this.intervalMs = opts.intervalMs ?? 1000;
-    this.description = `webcam ${device} (fswebcam every ${this.intervalMs} ms)`;
-    this.stateReporter = new CameraStateReporter(this.description, opts.logger);
+    this.fswebcam = opts.fswebcamPath ?? 'fswebcam';
+    if (!PLAIN_PATH.test(this.fswebcam)) {
+      throw new FacegateError(`fswebcam "${this.fswebcam}": must be a plain path`, ExitCode.config);
+    }
+    this.intervalMs = intervalMs;
   }
 
-  start(onFrame: (frame: Frame) => void, onState: CameraStateListener): void {
-    if (this.running) return;
-    this.running = true;
-    this.onFrame = onFrame;
-    this.stateReporter.attach(onState);
-    this.stateReporter.report('starting', this.description);
-    this.schedule(0);
+  protected open(): void {
+    this.shot = this.takeShot();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+  protected async close(): Promise<void> {
     await this.shot;
     if (this.workDir) await rm(this.workDir, { recursive: true, force: true });
     this.workDir = null;
   }
 
-  private schedule(delayMs: number): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.shot = this.takeShot().then((delay) => this.schedule(delay));
-    }, delayMs);
-  }
-
-  /** Takes one shot; resolves to the delay before the next. */
-  private async takeShot(): Promise<number> {
+  /** Takes one shot, then schedules the next (or a retry). */
+  private async takeShot(): Promise<void> {
+    // Without the program every shot fails the same way: say what to install, and look again now and then.
+    if (!commandExists(this.fswebcam)) {
+      this.retry('no-camera', `${this.fswebcam} not found (install the Debian package fswebcam)`, ABSENT_RETRY_MS);
+      return;
+    }
     try {
       this.workDir ??= await mkdtemp(path.join(tmpdir(), 'facegate-webcam-'));
       const location = path.join(this.workDir, 'shot');
       const bytes = await this.capture(location);
       const image = await decodeImage(bytes, `webcam ${this.device}`);
-      if (!this.running) return 0;
-      this.stateReporter.report('streaming', this.description);
+      if (!this.running) return;
+      this.report('streaming', this.description);
       this.backoff.markHealthy();
-      this.onFrame({ image, capturedAt: Date.now(), seq: ++this.seq });
-      return this.intervalMs;
+      this.deliver(image);
+      this.later(this.intervalMs, () => this.open());
     } catch (err) {
       const why = errorMessage(err);
       const missing = /no.*such.*(file|device)|no webcam|not found|cannot open/i.test(why);
-      const delay = Math.max(this.backoff.nextDelayMs(), missing ? 5000 : 0, this.intervalMs);
-      this.stateReporter.report(
-        missing ? 'no-camera' : 'reconnecting',
-        `${why}; retrying in ${(delay / 1000).toFixed(1)} s`,
-      );
-      return delay;
+      this.retry(missing ? 'no-camera' : 'reconnecting', why, Math.max(missing ? ABSENT_RETRY_MS : 0, this.intervalMs));
     }
   }
 
@@ -115,6 +105,7 @@ export class WebcamCamera implements CameraSource {
       skip: 2,
       verbose: false,
     });
+    webcam.bin = this.fswebcam;
     const written = await new Promise<string>((resolve, reject) => {
       webcam.capture(location, (err, data) => {
         if (err) reject(err instanceof Error ? err : new Error(String(err)));

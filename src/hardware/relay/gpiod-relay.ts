@@ -16,26 +16,10 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage, FacegateError } from '../../util/errors.ts';
+import { detectGpiodVersion, type GpiodCliVersion } from '../gpiod-cli.ts';
 import type { RelayDriver, RelayState, SetOptions } from './relay.ts';
 import { RelayUnit, shJoin, UNIT_MARKER, UnitSlot } from './relay-unit.ts';
 import { endStaleHolders, unitMatcher } from './stale-holders.ts';
-
-export type GpiodCliVersion = 1 | 2;
-
-/** Reads the libgpiod major version from `gpioset --version` ("gpioset (libgpiod) v1.6.3"). */
-export function detectGpiodVersion(command: string): GpiodCliVersion {
-  const out = spawnSync(command, ['--version'], { encoding: 'utf8', timeout: 5000 });
-  if (out.error) {
-    const code = (out.error as NodeJS.ErrnoException).code;
-    throw new FacegateError(
-      code === 'ENOENT'
-        ? `gpiod relay: ${command} not found (install the Debian package gpiod)`
-        : `gpiod relay: cannot run ${command} (${out.error.message})`,
-    );
-  }
-  const m = /v(\d+)\.\d+/.exec(`${out.stdout}${out.stderr}`);
-  return m?.[1] === '1' ? 1 : 2;
-}
 
 export interface GpiosetCall {
   /** hold: drive `value` until signalled; once: set and exit; timed: `value` for `ms`, then (v2) toggle and exit. */

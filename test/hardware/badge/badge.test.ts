@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { createBadgeSource, normaliseBadge } from '../../../src/hardware/badge/badge-source.ts';
+import { createBadgeSource } from '../../../src/hardware/badge/create.ts';
 import {
   defaultEventSize,
   InputEventParser,
   KeyAccumulator,
   parseEvtestLine,
 } from '../../../src/hardware/badge/evdev-source.ts';
+import { normaliseBadge } from '../../../src/hardware/badge/normalise.ts';
 import { FacegateError } from '../../../src/util/errors.ts';
 import { repoRoot } from '../../helpers/shared.ts';
 
@@ -91,7 +92,7 @@ describe('stdin badge source', () => {
     const script = path.join(work, 'stdin-child.mts');
     writeFileSync(
       script,
-      `import { createBadgeSource } from ${JSON.stringify(path.join(repoRoot, 'src/hardware/badge/badge-source.ts'))};
+      `import { createBadgeSource } from ${JSON.stringify(path.join(repoRoot, 'src/hardware/badge/create.ts'))};
 createBadgeSource('stdin').start(() => {});
 setTimeout(() => { process.stdout.write('still alive'); process.exit(0); }, 300);
 `,

@@ -3,8 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { type CameraSource, type CameraState, createCamera } from '../../../src/hardware/camera/camera.ts';
+import { after, before, describe, type TestContext, test } from 'node:test';
+import type { CameraSource, CameraState } from '../../../src/hardware/camera/camera.ts';
+import { createCamera } from '../../../src/hardware/camera/create.ts';
 import { type FfmpegCamera, ffmpegArgs } from '../../../src/hardware/camera/ffmpeg-source.ts';
 import type { Frame } from '../../../src/hardware/camera/frame.ts';
 import { encodeImage } from '../../../src/runtime/image.ts';
@@ -17,11 +18,18 @@ const skipUnlessFfmpeg: string | false = hasFfmpeg ? false : 'ffmpeg not install
 const work = mkdtempSync(path.join(tmpdir(), 'facegate-camera-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** Collects frames and states from a source, with waits that poll instead of timing. */
+/**
+ * Collects frames and states from a source, with waits that poll instead of timing. The source is stopped when the
+ * test ends, also when an assertion failed first: a source left running retries forever and the file never exits.
+ */
 class Recorder {
   frames: Frame[] = [];
   states: Array<{ state: CameraState; detail?: string }> = [];
-  constructor(readonly camera: CameraSource) {
+  constructor(
+    readonly camera: CameraSource,
+    t: TestContext,
+  ) {
+    t.after(() => camera.stop());
     camera.start(
       (frame) => this.frames.push(frame),
       (state, detail) => this.states.push({ state, detail }),
@@ -91,8 +99,8 @@ describe('dir camera', () => {
     writeFileSync(path.join(folder, 'notes.txt'), 'ignored');
   });
 
-  test('delivers images in natural name order, looping, skipping undecodable files', async () => {
-    const rec = new Recorder(createCamera(`dir:${folder}`, { intervalMs: 5 }));
+  test('delivers images in natural name order, looping, skipping undecodable files', async (t) => {
+    const rec = new Recorder(createCamera(`dir:${folder}`, { intervalMs: 5 }), t);
     await rec.until('7 frames', () => rec.frames.length >= 7);
     await rec.camera.stop();
     const values = rec.frames.slice(0, 7).map((f) => f.image.data[0]);
@@ -109,16 +117,16 @@ describe('dir camera', () => {
     );
   });
 
-  test('loop: false ends with no-camera after the last image', async () => {
-    const rec = new Recorder(createCamera(`dir:${folder}`, { intervalMs: 5, loop: false }));
+  test('loop: false ends with no-camera after the last image', async (t) => {
+    const rec = new Recorder(createCamera(`dir:${folder}`, { intervalMs: 5, loop: false }), t);
     await rec.until('end', () => rec.has('no-camera'));
     await rec.camera.stop();
     assert.equal(rec.frames.length, 3);
     assert.match(rec.states.at(-1)?.detail ?? '', /end of folder/);
   });
 
-  test('a missing folder is no-camera, not an exception', async () => {
-    const rec = new Recorder(createCamera(`dir:${path.join(work, 'absent')}`, {}));
+  test('a missing folder is no-camera, not an exception', async (t) => {
+    const rec = new Recorder(createCamera(`dir:${path.join(work, 'absent')}`, {}), t);
     await rec.until('no-camera', () => rec.has('no-camera'));
     await rec.camera.stop();
     assert.equal(rec.frames.length, 0);
@@ -148,9 +156,9 @@ describe('ffmpeg cameras', { skip: skipUnlessFfmpeg }, () => {
     assert.equal(out.status, 0, out.stderr);
   });
 
-  test('video: frames of the configured size with increasing seq, timestamped at capture', async () => {
+  test('video: frames of the configured size with increasing seq, timestamped at capture', async (t) => {
     const started = Date.now();
-    const rec = new Recorder(createCamera(`video:${clip}`, { width: 160, height: 120 }));
+    const rec = new Recorder(createCamera(`video:${clip}`, { width: 160, height: 120 }), t);
     await rec.until('5 frames', () => rec.frames.length >= 5);
     await rec.camera.stop();
     for (const frame of rec.frames) {
@@ -175,9 +183,9 @@ describe('ffmpeg cameras', { skip: skipUnlessFfmpeg }, () => {
     );
   });
 
-  test('ffmpeg killed mid-stream: reconnecting, then frames again, process alive', async () => {
+  test('ffmpeg killed mid-stream: reconnecting, then frames again, process alive', async (t) => {
     const camera = createCamera(`video:${clip}`, { width: 160, height: 120 }) as FfmpegCamera;
-    const rec = new Recorder(camera);
+    const rec = new Recorder(camera, t);
     await rec.until('streaming', () => rec.frames.length >= 3);
     const pid = camera.childPid;
     assert.ok(pid);
@@ -196,23 +204,23 @@ describe('ffmpeg cameras', { skip: skipUnlessFfmpeg }, () => {
     );
   });
 
-  test('video without loop ends with no-camera "end of video"', async () => {
-    const rec = new Recorder(createCamera(`video:${clip}`, { width: 64, height: 48, loop: false, fps: 30 }));
+  test('video without loop ends with no-camera "end of video"', async (t) => {
+    const rec = new Recorder(createCamera(`video:${clip}`, { width: 64, height: 48, loop: false, fps: 30 }), t);
     await rec.until('end', () => rec.has('no-camera'));
     await rec.camera.stop();
     assert.ok(rec.frames.length > 0);
     assert.match(rec.states.at(-1)?.detail ?? '', /end of video/);
   });
 
-  test('an unreadable device is no-camera, still retrying, and stop() ends it', async () => {
-    const rec = new Recorder(createCamera('v4l2:/dev/video-facegate-absent', {}));
+  test('an unreadable device is no-camera, still retrying, and stop() ends it', async (t) => {
+    const rec = new Recorder(createCamera('v4l2:/dev/video-facegate-absent', {}), t);
     await rec.until('no-camera', () => rec.has('no-camera'));
     assert.match(rec.states.at(-1)?.detail ?? '', /not found; retrying in/);
     await rec.camera.stop();
   });
 
-  test('a missing ffmpeg binary is no-camera with the package to install', async () => {
-    const rec = new Recorder(createCamera(`video:${clip}`, { ffmpegPath: path.join(work, 'no-ffmpeg') }));
+  test('a missing ffmpeg binary is no-camera with the package to install', async (t) => {
+    const rec = new Recorder(createCamera(`video:${clip}`, { ffmpegPath: path.join(work, 'no-ffmpeg') }), t);
     await rec.until('no-camera', () => rec.has('no-camera'));
     await rec.camera.stop();
     assert.match(rec.states.at(-1)?.detail ?? '', /install the Debian package ffmpeg/);
@@ -220,10 +228,23 @@ describe('ffmpeg cameras', { skip: skipUnlessFfmpeg }, () => {
 });
 
 describe('webcam camera (node-webcam / fswebcam)', () => {
-  test('an absent device reports a camera state instead of throwing', async () => {
-    const rec = new Recorder(createCamera('webcam:/dev/video-facegate-absent', { intervalMs: 50 }));
+  test('an absent device reports a camera state instead of throwing', async (t) => {
+    const rec = new Recorder(createCamera('webcam:/dev/video-facegate-absent', { intervalMs: 50 }), t);
     await rec.until('no-camera', () => rec.has('no-camera'));
     await rec.camera.stop();
     assert.equal(rec.frames.length, 0);
+  });
+
+  test('a missing fswebcam binary is no-camera with the package to install, whatever the device', async (t) => {
+    const rec = new Recorder(
+      createCamera('webcam:/dev/video0', { intervalMs: 50, fswebcamPath: 'fswebcam-facegate-absent' }),
+      t,
+    );
+    await rec.until('no-camera', () => rec.has('no-camera'));
+    assert.equal(rec.frames.length, 0);
+    assert.match(
+      rec.states.at(-1)?.detail ?? '',
+      /fswebcam-facegate-absent not found \(install the Debian package fswebcam\)/,
+    );
   });
 });

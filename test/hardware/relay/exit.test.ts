@@ -14,7 +14,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { signalExitCode } from '../../../src/daemon/lifecycle.ts';
 import { DoorLock } from '../../../src/door/door-lock.ts';
-import { createRelayDriver, type RelayDriverOptions, type RelayState } from '../../../src/hardware/relay/relay.ts';
+import { createRelayDriver, type RelayDriverOptions } from '../../../src/hardware/relay/create.ts';
+import type { RelayState } from '../../../src/hardware/relay/relay.ts';
 import { processGone } from '../../../src/hardware/relay/stale-holders.ts';
 import { CHIP, FakeSysfs, lineHeld, lineLog, writeFakeGpioset } from '../../helpers/fake-gpio.ts';
 import { repoRoot } from '../../helpers/shared.ts';
@@ -28,14 +29,15 @@ after(() => rmSync(work, { recursive: true, force: true }));
 const childScript = path.join(work, 'relay-owner.mts');
 writeFileSync(
   childScript,
-  `import { DoorLock } from ${JSON.stringify(path.join(repoRoot, 'src/door/door-lock.ts'))};
-import { createRelayDriver } from ${JSON.stringify(path.join(repoRoot, 'src/hardware/relay/relay.ts'))};
+  `import { installExitGuards } from ${JSON.stringify(path.join(repoRoot, 'src/daemon/lifecycle.ts'))};
+import { DoorLock } from ${JSON.stringify(path.join(repoRoot, 'src/door/door-lock.ts'))};
+import { createRelayDriver } from ${JSON.stringify(path.join(repoRoot, 'src/hardware/relay/create.ts'))};
 import { FakeSysfs } from ${JSON.stringify(path.join(repoRoot, 'test/helpers/fake-gpio.ts'))};
 const [spec, pulseMs, extra] = process.argv.slice(2);
 const opts = JSON.parse(extra);
 const gpioFactory = opts.sysfsRoot ? new FakeSysfs(opts.sysfsRoot).factory : undefined;
 const lock = new DoorLock(createRelayDriver(spec, { ...opts, gpioFactory }), { unlockPulseMs: Number(pulseMs) });
-lock.installExitGuards(process, { onReload: () => void process.stdout.write('reloaded\\n') });
+installExitGuards(lock, process, { onReload: () => void process.stdout.write('reloaded\\n') });
 await lock.start();
 await lock.pulse('test');
 setInterval(() => {}, 1000);

@@ -5,15 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { EventBus } from '../../../src/bus/event-bus.ts';
-import { signalExitCode } from '../../../src/daemon/lifecycle.ts';
-import { DoorLock, type GuardedProcess } from '../../../src/door/door-lock.ts';
+import { type GuardedProcess, installExitGuards, signalExitCode } from '../../../src/daemon/lifecycle.ts';
+import { DoorLock } from '../../../src/door/door-lock.ts';
+import { createRelayDriver } from '../../../src/hardware/relay/create.ts';
 import { gpiosetArgs } from '../../../src/hardware/relay/gpiod-relay.ts';
-import {
-  createRelayDriver,
-  type RelayDriver,
-  type RelayState,
-  SimulatedRelay,
-} from '../../../src/hardware/relay/relay.ts';
+import type { RelayDriver, RelayState } from '../../../src/hardware/relay/relay.ts';
+import { SimulatedRelay } from '../../../src/hardware/relay/simulated-relay.ts';
 import { FacegateError } from '../../../src/util/errors.ts';
 import { FakeClock } from '../../helpers/fake-clock.ts';
 import { CHIP, FakeSysfs, lineHeld, lineLog, writeFakeGpioset } from '../../helpers/fake-gpio.ts';
@@ -265,7 +262,7 @@ describe('DoorLock', () => {
     await lock.start();
     await lock.pulse('x');
     const seen: string[] = [];
-    const remove = lock.installExitGuards(proc, { onSignal: (signal) => void seen.push(`${signal}:${driver.state}`) });
+    const remove = installExitGuards(lock, proc, { onSignal: (signal) => void seen.push(`${signal}:${driver.state}`) });
     handlers.get('SIGTERM')?.();
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(seen, ['SIGTERM:locked']);
@@ -288,7 +285,7 @@ describe('DoorLock', () => {
       await lock.pulse('x');
       let reloads = 0;
       const seen: string[] = [];
-      const remove = lock.installExitGuards(proc, {
+      const remove = installExitGuards(lock, proc, {
         onReload: () => void reloads++,
         onSignal: (s) => void seen.push(`${s}:${driver.state}`),
       });
@@ -312,11 +309,12 @@ describe('DoorLock', () => {
 const childScript = path.join(work, 'guarded-child.mts');
 writeFileSync(
   childScript,
-  `import { DoorLock } from ${JSON.stringify(path.join(repoRoot, 'src/door/door-lock.ts'))};
-import { createRelayDriver } from ${JSON.stringify(path.join(repoRoot, 'src/hardware/relay/relay.ts'))};
+  `import { installExitGuards } from ${JSON.stringify(path.join(repoRoot, 'src/daemon/lifecycle.ts'))};
+import { DoorLock } from ${JSON.stringify(path.join(repoRoot, 'src/door/door-lock.ts'))};
+import { createRelayDriver } from ${JSON.stringify(path.join(repoRoot, 'src/hardware/relay/create.ts'))};
 const [file, mode] = process.argv.slice(2);
 const lock = new DoorLock(createRelayDriver('simulated:' + file), { unlockPulseMs: 60_000, failSafe: mode === 'failsafe' });
-lock.installExitGuards(process);
+installExitGuards(lock, process);
 await lock.start();
 await lock.pulse('test');
 if (mode === 'crash') setTimeout(() => { throw new Error('injected crash'); }, 100);

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { EventBus } from '../../../src/bus/event-bus.ts';
 import { DoorLock } from '../../../src/door/door-lock.ts';
-import { createRelayDriver, type RelayDriver, type RelayState } from '../../../src/hardware/relay/relay.ts';
+import { createRelayDriver } from '../../../src/hardware/relay/create.ts';
+import type { RelayDriver, RelayState } from '../../../src/hardware/relay/relay.ts';
 import { CHIP, FakeSysfs, lineLog, writeFakeGpioset } from '../../helpers/fake-gpio.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'facegate-relay-timing-'));
