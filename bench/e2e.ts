@@ -14,11 +14,11 @@ import { pino } from 'pino';
 import { defaultConfig } from '../src/config/load.ts';
 import type { FacegateConfig } from '../src/config/schema.ts';
 import { Controller } from '../src/daemon/controller.ts';
-import { WorkerAnalyser } from '../src/daemon/inference/analyser.ts';
+import { WorkerAnalyser } from '../src/inference/analyser.ts';
 import type { BackendName } from '../src/runtime/tf.ts';
 import { FacegateError } from '../src/util/errors.ts';
 import { median, percentile, round1 } from '../src/util/stats.ts';
-import { composeFacePng } from '../test/helpers/face-frames.ts';
+import { composeFacePng } from './face-frames.ts';
 
 /** People whose 5th photo the tiny detector finds in a 640x480 frame at this size. */
 const PEOPLE = ['amy', 'penny', 'raj', 'sheldon', 'bernadette', 'howard'];

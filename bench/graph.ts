@@ -9,7 +9,7 @@
  * Prints medians and p95 in ms and the ratios. Run: node --import tsx bench/graph.ts [runs] [shared dir]
  */
 import path from 'node:path';
-import { DEFAULT_LIVE_TINY_INPUT_SIZE } from '../src/daemon/inference/protocol.ts';
+import { DEFAULT_LIVE_TINY_INPUT_SIZE } from '../src/inference/protocol.ts';
 import { largestFace, YunetDetector } from '../src/recognition/detect/yunet.ts';
 import { inverseProjective } from '../src/recognition/embed/align.ts';
 import { REID_SIZE, Reid0095, reidAlignment } from '../src/recognition/embed/reid-0095.ts';

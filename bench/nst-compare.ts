@@ -7,10 +7,10 @@
  */
 import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { buildFastStyleNet, stylizeFast } from '../src/nst/fast-net.ts';
-import { type FastParts, runFastSplit, stopFastHelper, warmFastHelper } from '../src/nst/fast-split.ts';
-import { loadStyleByName } from '../src/nst/fast-style-kind.ts';
-import { FAST_FILTER_SHAPES } from '../src/nst/fast-weights.ts';
+import { buildFastStyleNet, stylizeFast } from '../src/nst/fast/net.ts';
+import { type FastParts, runFastSplit, stopFastHelper, warmFastHelper } from '../src/nst/fast/split.ts';
+import { loadStyleByName } from '../src/nst/fast/style-kind.ts';
+import { FAST_FILTER_SHAPES } from '../src/nst/fast/weights.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
 import type { PlainReply, PlainRequest } from './nst-plain-child.ts';
 

@@ -6,11 +6,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Tensor3D } from '@tensorflow/tfjs';
-import { loadStyleByName } from '../src/nst/fast-style-kind.ts';
+import { loadStyleByName } from '../src/nst/fast/style-kind.ts';
 import { type BackendName, initBackend, tf } from '../src/runtime/tf.ts';
 import { errorMessage } from '../src/util/errors.ts';
-import { testImage } from './nst.ts';
 import { buildPlainNet, type PlainNet, runPlain } from './nst-plain.ts';
+import { testImage } from './test-image.ts';
 
 export type PlainRequest =
   | { type: 'init'; style: string; modelsDir: string; backend: string }

@@ -2,10 +2,10 @@
  * The plain reference for `facegate bench nst`: the same fast-style network written the way ml5 wrote it
  * (ml5's StyleTransfer: 3D tensors, `tf.conv2d` 'same', instance norm from `tf.moments`, `tf.conv2dTranspose`,
  * a `tf.tidy` per layer inside one `tf.tidy` for the whole image). Never used by the product: it is the peer
- * facegate's own implementation (src/nst/fast-net.ts, fast-band.ts) is timed against, in the same minutes.
+ * facegate's own implementation (src/nst/fast/net.ts, fast-band.ts) is timed against, in the same minutes.
  */
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs';
-import type { FastStyleWeights } from '../src/nst/fast-weights.ts';
+import type { FastStyleWeights } from '../src/nst/fast/weights.ts';
 import { tf } from '../src/runtime/tf.ts';
 
 export interface PlainNet {

@@ -9,8 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { Tensor4D } from '@tensorflow/tfjs';
-import { buildFastStyleNet, runFastStyle } from '../src/nst/fast-net.ts';
-import { loadStyleByName } from '../src/nst/fast-style-kind.ts';
+import { buildFastStyleNet, runFastStyle } from '../src/nst/fast/net.ts';
+import { loadStyleByName } from '../src/nst/fast/style-kind.ts';
 import { initBackend, tf } from '../src/runtime/tf.ts';
 
 interface Row {

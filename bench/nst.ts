@@ -7,14 +7,14 @@
 
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { FastParts } from '../src/nst/fast-split.ts';
-import { runGatys } from '../src/nst/gatys.ts';
-import { runGatysSplit } from '../src/nst/gatys-split.ts';
-import { buildVgg } from '../src/nst/vgg.ts';
-import { syntheticVggConvs } from '../src/nst/vgg-synthetic.ts';
-import type { RgbImage } from '../src/runtime/image.ts';
+import type { FastParts } from '../src/nst/fast/split.ts';
+import { runGatys } from '../src/nst/gatys/gatys.ts';
+import { runGatysSplit } from '../src/nst/gatys/split/split.ts';
+import { buildVgg } from '../src/nst/gatys/vgg.ts';
+import { syntheticVggConvs } from '../src/nst/gatys/vgg-synthetic.ts';
 import { type BackendName, initBackend } from '../src/runtime/tf.ts';
 import { compareFast, type FastComparison, WASM_CONV_GFLOPS } from './nst-compare.ts';
+import { testImage } from './test-image.ts';
 
 export interface NstBenchOptions {
   modelsDir: string;
@@ -49,18 +49,6 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-export function testImage(width: number, height: number, seed: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      data[i] = (x * 255) / width;
-      data[i + 1] = (y * 255) / height;
-      data[i + 2] = ((x ^ y) * seed) & 255;
-    }
-  return { data, width, height };
 }
 
 export async function benchNst(opts: NstBenchOptions): Promise<NstBenchResult> {

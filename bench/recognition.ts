@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import sharp from 'sharp';
-import { DEFAULT_LIVE_TINY_INPUT_SIZE } from '../src/daemon/inference/protocol.ts';
+import { DEFAULT_LIVE_TINY_INPUT_SIZE } from '../src/inference/protocol.ts';
 import { loadFaceApiNets } from '../src/recognition/face-api-models.ts';
 import { EncodingIndex } from '../src/recognition/matching.ts';
 import { type AnalyseOptions, FacePipeline } from '../src/recognition/pipeline.ts';

@@ -14,13 +14,12 @@
  * - Windows that overlap anywhere in the week (also through midnight or the week end) are refused; windows that
  *   only touch (`08:00-12:00` and `12:00-18:00`) are fine.
  */
+import { MAX_WINDOW_TEXT, MAX_WINDOWS } from '../store/access-records.ts';
 import { FacegateError } from '../util/errors.ts';
 
 export const DAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const MINUTES_PER_DAY = 1440;
 const MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY;
-export const MAX_WINDOWS = 64;
-export const MAX_WINDOW_TEXT = 64;
 
 /** One window on one weekday: minutes since local midnight, `start` < `end` ≤ `start` + 1440. */
 export interface DayWindow {

@@ -8,22 +8,26 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { type CameraSource, createCamera } from '../camera/camera.ts';
-import type { Frame } from '../camera/frame.ts';
+import { EventBus } from '../bus/event-bus.ts';
+import type { DaemonContext, DaemonModule, FaceAnalyser } from '../bus/module.ts';
 import type { FacegateConfig } from '../config/schema.ts';
 import { cropFace } from '../display/card.ts';
+import { DoorFlow } from '../door/door-flow.ts';
+import { DoorLock } from '../door/door-lock.ts';
+import { DoorMonitor } from '../door/door-monitor.ts';
+import type { BadgeSource } from '../hardware/badge/badge-source.ts';
+import { createBadgeSource } from '../hardware/badge/create.ts';
+import type { CameraSource, CameraState } from '../hardware/camera/camera.ts';
+import { createCamera } from '../hardware/camera/create.ts';
+import type { Frame } from '../hardware/camera/frame.ts';
+import { createDoorContact } from '../hardware/contact/create.ts';
+import { createRelayDriver } from '../hardware/relay/create.ts';
+import { WorkerAnalyser } from '../inference/analyser.ts';
 import { resolveModelsDir } from '../models/paths.ts';
 import type { FaceBox } from '../recognition/pipeline.ts';
 import { FaceDb } from '../store/face-db.ts';
 import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
-import { type BadgeSource, createBadgeSource } from './badge/badge-source.ts';
-import { createDoorContact, DoorMonitor } from './door-contact.ts';
-import { DoorFlow } from './door-flow.ts';
-import { type CameraState, EventBus } from './event-bus.ts';
-import { WorkerAnalyser } from './inference/analyser.ts';
-import type { DaemonContext, DaemonModule, FaceAnalyser } from './module.ts';
-import { DoorLock, type GuardedProcess } from './relay/door-lock.ts';
-import { createRelayDriver } from './relay/relay.ts';
+import { type GuardedProcess, installExitGuards } from './lifecycle.ts';
 import { initSdNotify, type SdNotifier } from './sd-notify.ts';
 
 /** A feature module built from the context once it exists (MQTT and display append theirs to `extraModules`). */
@@ -112,7 +116,7 @@ export class Controller {
     const driver = createRelayDriver(door.relay, { activeLow: door.activeLow, failState, logger });
     this.doorLock = new DoorLock(driver, { unlockPulseMs: door.unlockPulseMs, failSafe: door.failSafe, bus, logger });
     if (this.opts.guardProcess) {
-      this.removeGuards = this.doorLock.installExitGuards(this.opts.guardProcess, {
+      this.removeGuards = installExitGuards(this.doorLock, this.opts.guardProcess, {
         onSignal: async (signal) => {
           await this.stop();
           this.opts.onSignalShutdown?.(signal);

@@ -3,8 +3,8 @@
  * metrics). Each can be turned off in config; they share one metrics registry.
  */
 import type { FacegateConfig } from '../config/schema.ts';
-import type { Metrics } from '../display/metrics.ts';
 import { displayModuleFactory } from '../display/module.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { createMqttModule } from '../mqtt/module.ts';
 import type { ModuleFactory } from './controller.ts';
 

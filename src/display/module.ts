@@ -6,16 +6,16 @@
  */
 import path from 'node:path';
 import sharp from 'sharp';
+import type { DaemonContext, DaemonModule, FaceAnalyser } from '../bus/module.ts';
 import type { FacegateConfig } from '../config/schema.ts';
 import type { HttpConfig } from '../config/sections/http.ts';
 import type { ModuleFactory } from '../daemon/controller.ts';
-import type { DaemonContext, DaemonModule, FaceAnalyser } from '../daemon/module.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { resolveModelsDir } from '../models/paths.ts';
 import { DEFAULT_FAST_STYLES } from '../nst/catalog.ts';
 import type { FaceBox } from '../recognition/pipeline.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { errorMessage } from '../util/errors.ts';
-import type { Metrics } from './metrics.ts';
 import { PortraitCache } from './portrait-cache.ts';
 import { type JobOutcome, PortraitService } from './portraits.ts';
 import { createNstRenderer, type PortraitRenderer } from './renderer.ts';

@@ -10,13 +10,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { EventBus } from '../bus/event-bus.ts';
 import type { PortraitsConfig } from '../config/sections/http.ts';
-import type { EventBus } from '../daemon/event-bus.ts';
+import type { NstJobResult } from '../metrics/metrics.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import type { FaceDb } from '../store/face-db.ts';
 import { errorMessage } from '../util/errors.ts';
 import { composeWelcomeCard } from './card.ts';
-import type { NstJobResult } from './metrics.ts';
 import type { PortraitCache } from './portrait-cache.ts';
 import { type PortraitRenderer, type RenderRequest, styleLabel } from './renderer.ts';
 import type { PortraitProgress } from './view.ts';

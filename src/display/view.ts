@@ -5,7 +5,8 @@
  * Privacy: the view holds a name only on a grant (the person who just got in), a neutral sentence on a denial
  * (never the distance, never whose badge or face it was), and portrait references of consenting people.
  */
-import type { AccessMode, CameraState, DoorState, FlowStateEvent } from '../daemon/event-bus.ts';
+import type { AccessMode, DoorState, FlowStateEvent } from '../bus/event-bus.ts';
+import type { CameraState } from '../hardware/camera/camera.ts';
 
 export type Screen = 'idle' | 'badge' | 'look' | 'checking' | 'granted' | 'denied' | 'lockout';
 

@@ -4,8 +4,9 @@
  * `mqtt.badgeInput.requireSigned` is off, and passes the same normalisation as every other reader — `"1"` and
  * `"12-34 ab"` used to be accepted as they came.
  */
-import { type BadgeFormat, normaliseBadge } from '../daemon/badge/normalise.ts';
-import { maskBadge } from '../daemon/event-bus.ts';
+
+import { maskBadge } from '../bus/event-bus.ts';
+import { type BadgeFormat, normaliseBadge } from '../hardware/badge/normalise.ts';
 import type { CommandVerifier } from './auth.ts';
 import { badgeSchema, checkSchema, type PayloadLimits, parseJsonObject } from './validate.ts';
 

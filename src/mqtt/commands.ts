@@ -4,8 +4,9 @@
  * Images and captured frames live only in this call's locals: they are gone once encoded.
  */
 import type { z } from 'zod';
-import { maskBadge } from '../daemon/event-bus.ts';
-import type { DaemonContext, EnrollSampleResult } from '../daemon/module.ts';
+import { maskBadge } from '../bus/event-bus.ts';
+import type { DaemonContext } from '../bus/module.ts';
+import type { EnrollSampleResult } from '../recognition/enrollment.ts';
 import { decodeImage } from '../runtime/image.ts';
 import type { IdentityFields } from '../store/face-db.ts';
 import type { Identity } from '../store/schema.ts';

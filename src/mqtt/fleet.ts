@@ -4,7 +4,7 @@
  * retained record (identity or tombstone) in the envelope of src/mqtt/fleet-record.ts; every tombstone is also kept
  * retained on `<fleet>/tombstones/<level>`.
  *
- * Rules, each against a reproduced attack (test/mqtt-fleet-attacks.test.ts):
+ * Rules, each against a reproduced attack (test/mqtt/fleet-attacks.test.ts):
  * - a record is accepted only on the canonical topic of the id inside its signed data (raw level compared, nothing
  *   decoded), so an old record parked on an alias topic (`ki%61n` for `kian`) is refused;
  * - on connect, tombstones are subscribed first and a marker published to ourselves tells when their retained
@@ -24,7 +24,7 @@ import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { DaemonContext } from '../daemon/module.ts';
+import type { DaemonContext } from '../bus/module.ts';
 import type { DbRecord } from '../store/schema.ts';
 import {
   compareRanks,

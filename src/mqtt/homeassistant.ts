@@ -15,7 +15,7 @@
  * random delay; DiscoveryAnnouncer does that, bounded however many birth messages arrive.
  */
 import type { Logger } from 'pino';
-import type { RelayState } from '../daemon/relay/relay.ts';
+import type { RelayState } from '../hardware/relay/relay.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import type { Topics } from './topics.ts';
 

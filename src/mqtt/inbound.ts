@@ -7,9 +7,9 @@
  */
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { maskBadge } from '../bus/event-bus.ts';
+import type { DaemonContext } from '../bus/module.ts';
 import type { MqttConfig } from '../config/sections/mqtt.ts';
-import { maskBadge } from '../daemon/event-bus.ts';
-import type { DaemonContext } from '../daemon/module.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { CommandVerifier } from './auth.ts';
 import { type BadgeInputOptions, readMqttBadge } from './badge-input.ts';

@@ -6,11 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { AlarmEvent, DoorState } from '../bus/event-bus.ts';
+import type { DaemonContext, DaemonModule } from '../bus/module.ts';
 import type { MqttConfig } from '../config/sections/mqtt.ts';
-import type { BadgeFormat } from '../daemon/badge/normalise.ts';
-import type { AlarmEvent, DoorState } from '../daemon/event-bus.ts';
-import type { DaemonContext, DaemonModule } from '../daemon/module.ts';
-import type { RelayState } from '../daemon/relay/relay.ts';
+import type { BadgeFormat } from '../hardware/badge/normalise.ts';
+import type { RelayState } from '../hardware/relay/relay.ts';
 import { errorMessage, FacegateError } from '../util/errors.ts';
 import { facegateVersion } from '../util/version.ts';
 import { CommandVerifier, parsePublicKey } from './auth.ts';

@@ -4,17 +4,17 @@
  */
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
+import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from '../config/gatys-defaults.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { type BackendName, initBackend } from '../runtime/tf.ts';
 import { FacegateError } from '../util/errors.ts';
-import { buildFastStyleNet, type FastStyleNet, stylizeFast } from './fast-net.ts';
-import { type FastParts, runFastSplit, warmFastHelper } from './fast-split.ts';
-import { loadStyleByName } from './fast-style-kind.ts';
-import type { FastStyleWeights } from './fast-weights.ts';
-import type { GatysProgress } from './gatys.ts';
-import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from './gatys-defaults.ts';
-import { runGatysSplit } from './gatys-split.ts';
-import { loadVgg19, type VggConv } from './vgg.ts';
+import { buildFastStyleNet, type FastStyleNet, stylizeFast } from './fast/net.ts';
+import { type FastParts, runFastSplit, warmFastHelper } from './fast/split.ts';
+import { loadStyleByName } from './fast/style-kind.ts';
+import type { FastStyleWeights } from './fast/weights.ts';
+import type { GatysProgress } from './gatys/gatys.ts';
+import { runGatysSplit } from './gatys/split/split.ts';
+import { loadVgg19, type VggConv } from './gatys/vgg.ts';
 
 export interface StylizeOptions {
   method: 'fast' | 'gatys';

@@ -3,8 +3,16 @@
  * samples must show exactly one face (unless the caller chose the largest explicitly), big enough and detected
  * with confidence. Rejections say why, in a word a script can match and a person can read.
  */
-import type { EnrollSampleResult } from '../daemon/module.ts';
+import type { StoredEncoding } from '../store/schema.ts';
 import type { AnalyseResult } from './pipeline.ts';
+
+/** The outcome of checking one enrollment image or camera sample against the quality gate. */
+export interface EnrollSampleResult {
+  accepted: boolean;
+  /** Why it was rejected: `no-face`, `several-faces`, `face-too-small`, `low-score`, `not-an-image: ...`. */
+  reason: string | null;
+  encoding: StoredEncoding | null;
+}
 
 export interface QualityGate {
   /** Smallest accepted face box side, in pixels of the input image. */

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach } from 'node:test';
 import { pino } from 'pino';
+import { type AccessEvent, type AlarmEvent, EventBus, type FlowStateEvent } from '../../src/bus/event-bus.ts';
+import type { FrameAnalysis } from '../../src/bus/module.ts';
 import { defaultConfig } from '../../src/config/index.ts';
-import { DoorFlow, type DoorFlowSettings } from '../../src/daemon/door-flow.ts';
-import { type AccessEvent, type AlarmEvent, EventBus, type FlowStateEvent } from '../../src/daemon/event-bus.ts';
-import type { FrameAnalysis } from '../../src/daemon/module.ts';
+import { DoorFlow, type DoorFlowSettings } from '../../src/door/door-flow.ts';
 import { FaceDb } from '../../src/store/face-db.ts';
 import { FakeClock } from './fake-clock.ts';
 

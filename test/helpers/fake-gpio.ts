@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { OnoffGpio, OnoffGpioFactory } from '../../src/daemon/relay/onoff-relay.ts';
+import type { OnoffGpio, OnoffGpioFactory } from '../../src/hardware/relay/onoff-relay.ts';
 
 /**
  * The fake chip's name: one per test process, so test runs in parallel on one machine never see each other's relay

@@ -1,5 +1,5 @@
 /** Random fast-style weights with the real architecture's shapes (no shared data needed), seeded. */
-import { FAST_FILTER_SHAPES, type FastStyleWeights } from '../../src/nst/fast-weights.ts';
+import { FAST_FILTER_SHAPES, type FastStyleWeights } from '../../src/nst/fast/weights.ts';
 import { tf } from '../../src/runtime/tf.ts';
 
 export function randomFastWeights(seed = 0): FastStyleWeights {

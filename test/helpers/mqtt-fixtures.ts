@@ -9,11 +9,12 @@ import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import sharp from 'sharp';
-import type { Frame } from '../../src/camera/frame.ts';
+import { EventBus } from '../../src/bus/event-bus.ts';
+import type { DaemonContext, FaceAnalyser, FrameAnalysis } from '../../src/bus/module.ts';
 import { type MqttConfig, type MqttConfigInput, mqttConfigSchema } from '../../src/config/sections/mqtt.ts';
-import { EventBus } from '../../src/daemon/event-bus.ts';
-import type { DaemonContext, EnrollSampleResult, FaceAnalyser, FrameAnalysis } from '../../src/daemon/module.ts';
+import type { Frame } from '../../src/hardware/camera/frame.ts';
 import { createMqttModule, type MqttModule, type MqttModuleOptions } from '../../src/mqtt/module.ts';
+import type { EnrollSampleResult } from '../../src/recognition/enrollment.ts';
 import { decodeImage, type RgbImage } from '../../src/runtime/image.ts';
 import { FaceDb } from '../../src/store/face-db.ts';
 
@@ -174,7 +175,7 @@ export async function waitFor<T>(what: string, check: () => T | undefined, timeo
   }
 }
 
-export function accessEvent(seq: number, extra: Partial<import('../../src/daemon/event-bus.ts').AccessEvent> = {}) {
+export function accessEvent(seq: number, extra: Partial<import('../../src/bus/event-bus.ts').AccessEvent> = {}) {
   return {
     eventId: `evt-${String(seq).padStart(4, '0')}`,
     time: new Date().toISOString(),

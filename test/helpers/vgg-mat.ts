@@ -4,8 +4,8 @@
  * hold the product's numbers against it.
  */
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs';
-import { VGG19_LAYERS, type VggConv } from '../../src/nst/vgg.ts';
-import { syntheticVggConvs } from '../../src/nst/vgg-synthetic.ts';
+import { VGG19_LAYERS, type VggConv } from '../../src/nst/gatys/vgg.ts';
+import { syntheticVggConvs } from '../../src/nst/gatys/vgg-synthetic.ts';
 import { tf } from '../../src/runtime/tf.ts';
 import { type MatIn, toColumnMajor, writeMat5 } from './mat-writer.ts';
 

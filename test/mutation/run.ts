@@ -18,19 +18,19 @@ import { fileURLToPath } from 'node:url';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const STYLE = [
-  'test/nst-exercise.test.ts',
-  'test/nst-gatys.test.ts',
-  'test/nst-split.test.ts',
-  'test/mat5-scipy.test.ts',
-  'test/portraits.test.ts',
+  'test/nst/exercise.test.ts',
+  'test/nst/gatys/gatys.test.ts',
+  'test/nst/gatys/split.test.ts',
+  'test/nst/gatys/mat5-scipy.test.ts',
+  'test/display/portraits.test.ts',
 ];
 const FACENET = [
-  'test/facenet-align.test.ts',
-  'test/face-db.test.ts',
-  'test/matching.test.ts',
-  'test/facenet-network.test.ts',
-  'test/facenet-reference.test.ts',
-  'test/facenet-exercise.test.ts',
+  'test/recognition/facenet/align.test.ts',
+  'test/store/face-db.test.ts',
+  'test/recognition/matching.test.ts',
+  'test/recognition/facenet/network.test.ts',
+  'test/recognition/facenet/reference.test.ts',
+  'test/recognition/facenet/exercise.test.ts',
 ];
 
 interface Mutation {
@@ -42,7 +42,7 @@ interface Mutation {
   group: 'style' | 'facenet';
 }
 
-const D = 'src/nst/gatys-defaults.ts';
+const D = 'src/config/gatys-defaults.ts';
 const style = (id: string, constant: string, file: string, from: string, to: string): Mutation => ({
   id,
   constant,
@@ -78,7 +78,7 @@ export const MUTATIONS: Mutation[] = [
   style('beta', 'beta 80 (run)', D, 'beta: 80', 'beta: 40'),
   style('total-cost-beta', "total_cost's own default beta 40", D, 'alpha: 10, beta: 40', 'alpha: 10, beta: 80'),
   style('size', 'size 400x300', D, '{ width: 400, height: 300 }', '{ width: 300, height: 300 }'),
-  style('truncate', "truncation as astype('uint8')", 'src/nst/gatys.ts', '.floor()', '.round()'),
+  style('truncate', "truncation as astype('uint8')", 'src/nst/gatys/gatys.ts', '.floor()', '.round()'),
   style(
     'cover-content',
     'content cover-cropped',
@@ -96,14 +96,14 @@ export const MUTATIONS: Mutation[] = [
   style(
     'unroll',
     'unroll (n_C, n_H·n_W) with the transpose',
-    'src/nst/gatys.ts',
+    'src/nst/gatys/gatys.ts',
     'return tf.reshape(a, [nH * nW, nC]);',
     'return tf.transpose(tf.reshape(a, [nC, nH * nW])) as Tensor2D;',
   ),
   style(
     'avg-pool',
     'average pooling',
-    'src/nst/vgg-half.ts',
+    'src/nst/gatys/split/vgg-half.ts',
     "x = tf.avgPool(x, 2, 2, 'same');",
     "x = tf.maxPool(x, 2, 2, 'same');",
   ),

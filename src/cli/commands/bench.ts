@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { resolveModelsDir } from '../../models/paths.ts';
-import type { FastParts } from '../../nst/fast-split.ts';
+import type { FastParts } from '../../nst/fast/split.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { defaultSharedDir } from '../../util/shared-dir.ts';
 import { globalFlags, output } from '../context.ts';

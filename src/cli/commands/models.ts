@@ -1,10 +1,10 @@
 /** `facegate models list | import <kind> <dir> | fetch <kind> [name]`. */
 import type { Command } from 'commander';
-import { modelKinds } from '../../models/kinds.ts';
 import { resolveModelsDir } from '../../models/paths.ts';
 import type { ModelKind } from '../../models/registry.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
+import { modelKinds } from '../model-kinds.ts';
 
 function kindNamed(kind: string): ModelKind {
   const found = modelKinds.find((k) => k.kind === kind);

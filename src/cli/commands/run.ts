@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { ConfigOverrides, FacegateConfig } from '../../config/schema.ts';
-import type { GuardedProcess } from '../../daemon/relay/door-lock.ts';
+import type { GuardedProcess } from '../../daemon/lifecycle.ts';
 import { globalFlags } from '../context.ts';
 import { keepProcessAlive } from '../keep-alive.ts';
 
@@ -93,8 +93,8 @@ export function registerRunCommand(program: Command): void {
         import('../../daemon/controller.ts'),
         import('../../daemon/feature-modules.ts'),
         import('../../daemon/logger.ts'),
-        import('../../display/metrics.ts'),
-        import('../../daemon/relay/exit-guards.ts'),
+        import('../../metrics/metrics.ts'),
+        import('../../daemon/lifecycle.ts'),
       ]);
       const { config, file } = await loadConfig(global.config, runOverrides(flags, global));
       const logger = createLogger({ level: config.logging.level, base: { kioskId: config.kioskId } });

@@ -6,10 +6,10 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from '../../config/gatys-defaults.ts';
 import { resolveModelsDir } from '../../models/paths.ts';
 import { vgg19Path } from '../../nst/catalog.ts';
 import type { StylizeProgress } from '../../nst/engine.ts';
-import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from '../../nst/gatys-defaults.ts';
 import { encodeImage, loadImage, type RgbImage } from '../../runtime/image.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';

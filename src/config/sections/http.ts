@@ -3,7 +3,7 @@
  * default: the page is for the kiosk's own screen, and nothing on it is meant for the network.
  */
 import { z } from 'zod';
-import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from '../../nst/gatys-defaults.ts';
+import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from '../gatys-defaults.ts';
 
 const STYLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -13,7 +13,7 @@ export const portraitsSection = z
     enabled: z.boolean().default(true),
     /** Nobody in front of the camera for this long → the next portrait job may start. */
     idleSeconds: z.number().int().min(1).max(86_400).default(60),
-    /** Fast styles to rotate through; empty = the styles judged good (see src/nst/fast-style-kind.ts). */
+    /** Fast styles to rotate through; empty = the styles judged good (see src/nst/fast/style-kind.ts). */
     styles: z.array(z.string().regex(STYLE_NAME, 'a style name: letters, digits, - and _')).default([]),
     /** `fast` (feed-forward, ~1-2 s) or `gatys` (the optimisation, minutes; progress shown on the page). */
     method: z.enum(['fast', 'gatys']).default('fast'),
