@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { AlarmEvent, DoorState } from '../bus/event-bus.ts';
-import type { DaemonContext, DaemonModule } from '../bus/module.ts';
+import type { DaemonContext, DaemonModule, Feature } from '../bus/module.ts';
 import type { MqttConfig } from '../config/sections/mqtt.ts';
 import type { BadgeFormat } from '../hardware/badge/normalise.ts';
 import type { RelayState } from '../hardware/relay/relay.ts';
@@ -76,7 +76,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
   let fleet: FleetSync | null = null;
   let isConnected = false;
   let lastDoorState: DoorState | null = null;
-  // The controller drives the relay locked (start-up) before it starts feature modules; `relay` events follow it.
+  // compose drives the relay locked (start-up) before it starts feature modules; `relay` events follow it.
   let lockState: RelayState = 'locked';
   let scrubbing: Promise<unknown> = Promise.resolve();
   let overflow: OverflowReporter | null = null;
@@ -130,10 +130,15 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     };
   }
 
+  /** Metrics follow the outbox on the bus (`outboxDepth`), after every append, delivery and scrub. */
+  function depthChanged(): void {
+    ctx.bus.emit('outboxDepth', { depth: outbox?.stats().pending ?? 0 });
+  }
+
   function journal(id: string, topic: string, body: object, lane: OutboxLane = 'event', subject?: string): void {
     if (!outbox) return;
     const entry = { id, topic, payload: JSON.stringify(body), lane, ...(subject ? { subject } : {}) };
-    outbox.append(entry).catch((err) => {
+    outbox.append(entry).then(depthChanged, (err) => {
       logger.error({ event: 'mqtt-outbox', err: errorMessage(err) }, 'event not journaled');
     });
   }
@@ -240,8 +245,12 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     }
 
     publisher = new OutboxPublisher(outbox, config.outbox.inflight, (entry, done) => {
-      client?.publish(entry.topic, entry.payload, { qos: 1 }, (err) => done(err ?? undefined));
+      client?.publish(entry.topic, entry.payload, { qos: 1 }, (err) => {
+        done(err ?? undefined);
+        depthChanged();
+      });
     });
+    depthChanged();
     unsubscribers.push(
       ctx.bus.on('access', (event) =>
         journal(
@@ -264,6 +273,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
         if (change !== 'deleted' || !outbox) return;
         scrubbing = outbox
           .scrub(id)
+          .then(depthChanged)
           .catch((err) => logger.error({ event: 'mqtt-outbox', err: errorMessage(err) }, 'journal not scrubbed'));
       }),
       // A reference to the new welcome portrait (never the image itself).
@@ -350,3 +360,11 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     },
   };
 }
+
+/** The MQTT feature for compose's list: on when `mqtt.enabled`. */
+export const mqttFeature: Feature = {
+  name: 'mqtt',
+  enabled: (config) => config.mqtt.enabled,
+  create: (ctx, config) =>
+    createMqttModule(ctx, config.mqtt, { badge: config.badge, doorContact: config.door.contact !== null }),
+};
