@@ -1,5 +1,5 @@
 /**
- * `facegate bench e2e`: the running daemon (in-process controller, inference worker, door flow in face mode) fed a
+ * `facegate bench e2e`: the running daemon (composed in-process, inference worker, door flow in face mode) fed a
  * face clip from a `dir` folder or a `video` file built from the shared bbt photos, each person in front of the
  * camera for 2 s, with empty frames between visits. Measures capture → decision latency (access events),
  * capture → analysis latency per frame, analysed fps, dropped frames, the main thread's event-loop lag p99 while
@@ -13,8 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { defaultConfig } from '../src/config/load.ts';
 import type { FacegateConfig } from '../src/config/schema.ts';
-import { Controller } from '../src/daemon/controller.ts';
-import { WorkerAnalyser } from '../src/inference/analyser.ts';
+import { compose } from '../src/daemon/compose.ts';
 import type { BackendName } from '../src/runtime/tf.ts';
 import { FacegateError } from '../src/util/errors.ts';
 import { median, percentile, round1 } from '../src/util/stats.ts';
@@ -121,7 +120,7 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
     };
     log(`starting the daemon on ${cameraSpec}`);
     const rssBeforeStartMB = toMB(process.memoryUsage().rss);
-    const controller = await Controller.start({ config, logger: pino({ level: 'silent' }), modules: [] });
+    const daemon = await compose(config, { logger: pino({ level: 'silent' }), features: [] });
     const rssWorkerReadyMB = toMB(process.memoryUsage().rss);
     try {
       for (const person of PEOPLE) {
@@ -130,11 +129,11 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
             readFile(path.join(opts.sharedDir, 'data', 'faces', 'bbt', person, `${person}${i}.png`)),
           ),
         );
-        const encodings = (await controller.analyser.enrollImages(images, 'bench')).flatMap((r) =>
+        const encodings = (await daemon.analyser.enrollImages(images, 'bench')).flatMap((r) =>
           r.encoding ? [r.encoding] : [],
         );
-        await controller.db.upsert({ id: person, name: person, badges: [], enabled: true });
-        await controller.db.addEncodings(person, encodings);
+        await daemon.db.upsert({ id: person, name: person, badges: [], enabled: true });
+        await daemon.db.addEncodings(person, encodings);
       }
       const rssEnrolledMB = toMB(process.memoryUsage().rss);
       log(`enrolled ${PEOPLE.length} people; warming up 5 s, then measuring ${opts.durationS} s`);
@@ -144,24 +143,22 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
       const frameLatencies: number[] = [];
       const inference: number[] = [];
       const decisions = { granted: 0, denied: 0 };
-      const offAccess = controller.bus.on('access', (e) => {
+      const offAccess = daemon.bus.on('access', (e) => {
         if (e.latencyMs !== null) decisionLatencies.push(e.latencyMs);
         if (e.decision === 'granted') decisions.granted += 1;
         else decisions.denied += 1;
       });
-      // Per-frame latency: watch the analyser's results as the door flow receives them.
-      const analyser = controller.analyser as typeof controller.analyser & {
-        lastInferenceMs: number;
-        analysedFrames: number;
-      };
-      const flow = controller.flow;
-      const original = flow.onFrameAnalysis.bind(flow);
-      flow.onFrameAnalysis = (analysis) => {
-        frameLatencies.push(Date.now() - analysis.capturedAt);
-        inference.push(analyser.lastInferenceMs);
-        original(analysis);
-      };
-      const startCaptured = controller.framesCaptured;
+      // Per-frame latency: a frame-path consumer sees each analysis in the same turn as the door flow.
+      const { analyser, frames } = daemon;
+      const offFrames = frames.use({
+        name: 'bench',
+        phase: 'observe',
+        onAnalysis: (analysis) => {
+          frameLatencies.push(Date.now() - analysis.capturedAt);
+          inference.push(analyser.lastInferenceMs);
+        },
+      });
+      const startCaptured = frames.capturedFrames;
       const startAnalysed = analyser.analysedFrames;
       const startDropped = analyser.droppedFrames;
       const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -181,17 +178,14 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
       lag.disable();
       const seconds = (performance.now() - t0) / 1000;
       offAccess();
-      flow.onFrameAnalysis = original;
+      offFrames();
       const analysed = analyser.analysedFrames - startAnalysed;
-      const worker =
-        controller.analyser instanceof WorkerAnalyser
-          ? await controller.analyser.workerMemory().catch(() => null)
-          : null;
+      const worker = await analyser.workerMemory().catch(() => null);
       const main = process.memoryUsage();
       return {
         source: opts.source,
         durationS: round1(seconds),
-        backend: controller.analyser.backend ?? 'unknown',
+        backend: analyser.backend,
         latency: {
           p50Ms: round1(median(decisionLatencies)),
           p95Ms: round1(percentile(decisionLatencies, 95)),
@@ -199,7 +193,7 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
         },
         frameLatency: { p50Ms: round1(median(frameLatencies)), p95Ms: round1(percentile(frameLatencies, 95)) },
         inferenceMs: { p50Ms: round1(median(inference)), p95Ms: round1(percentile(inference, 95)) },
-        capturedFrames: controller.framesCaptured - startCaptured,
+        capturedFrames: frames.capturedFrames - startCaptured,
         analysedFrames: analysed,
         analysedFps: round1(analysed / seconds),
         droppedFrames: analyser.droppedFrames - startDropped,
@@ -217,7 +211,7 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
         decisions,
       };
     } finally {
-      await controller.stop();
+      await daemon.stop();
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });

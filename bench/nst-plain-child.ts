@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Tensor3D } from '@tensorflow/tfjs';
 import { loadStyleByName } from '../src/nst/fast/style-kind.ts';
 import { type BackendName, initBackend, tf } from '../src/runtime/tf.ts';
-import { errorMessage } from '../src/util/errors.ts';
+import { ExitCode, errorMessage } from '../src/util/errors.ts';
 import { buildPlainNet, type PlainNet, runPlain } from './nst-plain.ts';
 import { testImage } from './test-image.ts';
 
@@ -56,4 +56,4 @@ process.on('message', (m: PlainRequest) => {
     (err: unknown) => process.send?.({ type: 'error', message: errorMessage(err) } satisfies PlainReply),
   );
 });
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => process.exit(ExitCode.ok));

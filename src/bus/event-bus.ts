@@ -90,7 +90,13 @@ export interface EventMap {
   portraitCandidate: [{ identityId: string; name: string; faceCrop: RgbImage; time: number }];
   /** A welcome portrait was added to the slideshow: a reference (no image), e.g. for an `event/portrait` message. */
   portrait: [{ id: string; identityId: string; name: string; style: string; time: string }];
+  /** A welcome-portrait style-transfer job ended (for metrics): how, with which method, after how long. */
+  portraitJob: [{ result: PortraitJobResult; method: string; seconds: number }];
+  /** Events waiting in the MQTT outbox for the broker, after each change (for metrics). */
+  outboxDepth: [{ depth: number }];
 }
+
+export type PortraitJobResult = 'done' | 'cancelled' | 'failed';
 
 /** Where the bus reports a listener that threw; the daemon passes its pino logger. */
 export interface BusLogger {

@@ -6,7 +6,6 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, FacegateError } from '../util/errors.ts';
 import { commandGroups } from './commands/index.ts';
-import { processKeptAlive } from './keep-alive.ts';
 
 export function buildProgram(): Command {
   const program = new Command('facegate')
@@ -46,6 +45,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv);
-// Long-running commands (run) keep the process alive and exit from their signal handlers; the rest exit when done.
-if (!processKeptAlive()) process.exit(code);
+// Every command exits when its action returns; `run` returns only once a signal has stopped the daemon.
+process.exit(await main(process.argv));

@@ -13,7 +13,7 @@
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import type { RelayState } from '../hardware/relay/relay.ts';
-import { errorMessage } from '../util/errors.ts';
+import { ExitCode, errorMessage } from '../util/errors.ts';
 
 /** The parts of `process` the exit guards use (a fake in tests). */
 export interface GuardedProcess {
@@ -71,7 +71,7 @@ export function terminatingSignals(): NodeJS.Signals[] {
 
 /** 0 for a requested stop (SIGTERM, SIGINT), 128+n for any other signal, as a shell reports it. */
 export function signalExitCode(signal: NodeJS.Signals): number {
-  if (signal === 'SIGTERM' || signal === 'SIGINT') return 0;
+  if (signal === 'SIGTERM' || signal === 'SIGINT') return ExitCode.ok;
   return 128 + ((constants.signals as Partial<Record<string, number>>)[signal] ?? 0);
 }
 
@@ -94,7 +94,7 @@ export function installExitGuards(
     failNow();
     if (shuttingDown) {
       logger?.warn({ signal }, 'second signal during shutdown: exiting now');
-      proc.exit(1);
+      proc.exit(ExitCode.shutdownCut);
       return;
     }
     shuttingDown = true;
@@ -105,7 +105,7 @@ export function installExitGuards(
     finish.catch((err: unknown) => {
       logger?.error({ error: errorMessage(err) }, 'shutdown failed');
       failNow();
-      proc.exit(1);
+      proc.exit(ExitCode.shutdownCut);
     });
   };
   const onReload = () => {
@@ -121,7 +121,7 @@ export function installExitGuards(
       { event: 'crash', error: errorMessage(err), state: lock.failState },
       'uncaught error: relay driven to its fail state, exiting',
     );
-    proc.exit(2);
+    proc.exit(ExitCode.error);
   };
   const onExit = () => failNow();
   const listeners: Array<[string, (...args: never[]) => void]> = [

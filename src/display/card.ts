@@ -13,7 +13,7 @@ const CAPTION_HEIGHT = 190;
  * A square crop around a face box with some margin (hair, chin), centred on the face: near the frame's edge the
  * margin shrinks rather than the face moving off-centre (the portrait's styling scales and centre-crops this
  * square, so the face stays in the middle of the picture and of the card). Only a face box that itself reaches
- * the edge gets a crop clamped to the frame. Plain pixel copying, so the controller can call it on the main thread
+ * the edge gets a crop clamped to the frame. Plain pixel copying, so portrait capture can call it on the main thread
  * on a grant without waiting on anything.
  */
 export function cropFace(image: RgbImage, box: FaceBox, margin = 0.4): RgbImage {

@@ -6,17 +6,15 @@
  */
 import path from 'node:path';
 import sharp from 'sharp';
-import type { DaemonContext, DaemonModule, FaceAnalyser } from '../bus/module.ts';
-import type { FacegateConfig } from '../config/schema.ts';
+import type { DaemonContext, DaemonModule, Feature, MetricsView } from '../bus/module.ts';
 import type { HttpConfig } from '../config/sections/http.ts';
-import type { ModuleFactory } from '../daemon/controller.ts';
-import type { Metrics } from '../metrics/metrics.ts';
 import { resolveModelsDir } from '../models/paths.ts';
 import { DEFAULT_FAST_STYLES } from '../nst/catalog.ts';
 import type { FaceBox } from '../recognition/pipeline.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { errorMessage } from '../util/errors.ts';
 import { PortraitCache } from './portrait-cache.ts';
+import { PortraitCapture } from './portrait-capture.ts';
 import { type JobOutcome, PortraitService } from './portraits.ts';
 import { createNstRenderer, type PortraitRenderer } from './renderer.ts';
 import { type BinaryBody, DisplayServer, loadPageAssets } from './server.ts';
@@ -28,10 +26,11 @@ export interface PreviewSource {
 }
 
 export interface DisplayDeps {
-  metrics: Metrics;
+  /** What /metrics renders and /healthz reads the event-loop lag from; default the daemon's (`ctx.metrics`). */
+  metrics?: MetricsView;
   /** Paints portraits; without one the slideshow shows what is cached and renders nothing new. */
   renderer?: PortraitRenderer;
-  /** Liveness of the inference worker for /healthz; default: the analyser's `ready` flag when it has one. */
+  /** Liveness of the inference worker for /healthz; default: the analyser's `ready` flag. */
   workerAlive?: () => boolean;
   preview?: PreviewSource;
   /** Observes each finished, failed or preempted portrait job (tests, benchmarks). */
@@ -45,17 +44,13 @@ export interface DisplayModule extends DaemonModule {
   readonly portraits: PortraitService | null;
 }
 
-function analyserReady(analyser: FaceAnalyser): boolean | null {
-  const ready: unknown = (analyser as FaceAnalyser & { ready?: unknown }).ready;
-  return typeof ready === 'boolean' ? ready : null;
-}
-
 export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps: DisplayDeps): DisplayModule {
   const { bus, logger } = ctx;
-  const { metrics } = deps;
+  const metrics = deps.metrics ?? ctx.metrics;
   let server: DisplayServer | null = null;
   let cache: PortraitCache | null = null;
   let portraits: PortraitService | null = null;
+  let capture: PortraitCapture | null = null;
   let offs: Array<() => void> = [];
   let port: number | null = null;
   let broadcastQueued = false;
@@ -94,8 +89,8 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
 
   const health = () => {
     const lag = metrics.eventLoopLag();
-    const alive = deps.workerAlive?.() ?? analyserReady(ctx.analyser);
-    const worker = alive === null ? 'unknown' : alive ? 'alive' : 'dead';
+    const alive = deps.workerAlive?.() ?? ctx.analyser.ready;
+    const worker = alive ? 'alive' : 'dead';
     // A loop this late is not serving anyone (this answer itself came late); a dead worker means no face checks.
     const ok = worker !== 'dead' && lag.p99Ms < 2000;
     return {
@@ -159,7 +154,6 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
         pageVersion: assets.version,
       });
       offs = [
-        metrics.attachBus(bus),
         state.onChange(scheduleBroadcast),
         bus.on('flowState', (event) => state.applyFlowState(event)),
         bus.on('cameraState', ({ state: camera, detail }) => {
@@ -190,9 +184,13 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
           onPortraitsChanged: refreshPortraits,
           onProgress: (progress) => state.setProgress(progress),
           onJob: deps.onPortraitJob,
-          nstJob: (result, method, seconds) => metrics.nstJob(result, method, seconds),
+          nstJob: (result, method, seconds) => bus.emit('portraitJob', { result, method, seconds }),
         });
         await portraits.start();
+        // Only a running portrait service gets frames: without it no face is ever copied for a portrait.
+        capture = new PortraitCapture(bus, ctx.db);
+        capture.start();
+        offs.push(ctx.frames.use(capture));
       }
       refreshPortraits();
 
@@ -231,6 +229,8 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
     async stop() {
       for (const off of offs) off();
       offs = [];
+      capture?.stop();
+      capture = null;
       await portraits?.stop();
       portraits = null;
       await server?.close();
@@ -245,19 +245,16 @@ function round(ms: number): number {
 }
 
 /**
- * For the controller's module list: the display with the real NST renderer, its models directory resolved like the
- * rest of the daemon's. `metrics` is shared so other modules (MQTT outbox, analyser frames) can feed it too.
+ * The display feature for compose's list: the page with the real NST renderer, its models directory resolved like
+ * the rest of the daemon's. On when `http.enabled`.
  */
-export function displayModuleFactory(
-  metrics: Metrics,
-  extra: Omit<DisplayDeps, 'metrics' | 'renderer'> = {},
-): ModuleFactory {
-  return (ctx: DaemonContext, config: FacegateConfig) =>
+export const displayFeature: Feature = {
+  name: 'display',
+  enabled: (config) => config.http.enabled,
+  create: (ctx, config) =>
     createDisplayModule(ctx, config.http, {
-      ...extra,
-      metrics,
       renderer: createNstRenderer({
         modelsDir: resolveModelsDir(undefined, config.recognition.modelsDir ?? undefined),
       }),
-    });
-}
+    }),
+};

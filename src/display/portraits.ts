@@ -10,9 +10,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { EventBus, PortraitJobResult } from '../bus/event-bus.ts';
 import type { PortraitsConfig } from '../config/sections/http.ts';
-import type { NstJobResult } from '../metrics/metrics.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import type { FaceDb } from '../store/face-db.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -37,7 +36,7 @@ interface RunningJob {
 
 export interface JobOutcome {
   identityId: string;
-  result: NstJobResult | 'discarded';
+  result: PortraitJobResult | 'discarded';
   style: string;
   /** Preempted jobs: from the face/badge event to the job having settled, in milliseconds. */
   preemptionMs: number | null;
@@ -55,7 +54,7 @@ export interface PortraitServiceOptions {
   onPortraitsChanged: () => void;
   onProgress: (progress: PortraitProgress | null) => void;
   onJob?: (outcome: JobOutcome) => void;
-  nstJob?: (result: NstJobResult, method: string, seconds: number) => void;
+  nstJob?: (result: PortraitJobResult, method: string, seconds: number) => void;
   now?: () => number;
 }
 

@@ -18,6 +18,7 @@ import type { Frame } from '../hardware/camera/frame.ts';
 import type { EnrollSampleResult } from '../recognition/enrollment.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { FacegateError } from '../util/errors.ts';
+import { PendingRequests } from '../util/pending-requests.ts';
 import type { FromWorker, InferenceOptions, ToWorker, WireImage, WorkerMemory } from './protocol.ts';
 
 const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
@@ -28,16 +29,6 @@ const RESTART_MAX_MS = 30_000;
 interface PendingFrame {
   frame: Frame;
   resolve: (analysis: FrameAnalysis | null) => void;
-}
-
-interface PendingJob {
-  resolve: (results: EnrollSampleResult[]) => void;
-  reject: (err: Error) => void;
-}
-
-interface PendingMemory {
-  resolve: (memory: WorkerMemory) => void;
-  reject: (err: Error) => void;
 }
 
 export interface AnalyserDeps {
@@ -61,8 +52,8 @@ export class WorkerAnalyser implements FaceAnalyser {
   private worker: Worker | null = null;
   private inFlight: (PendingFrame & { id: number }) | null = null;
   private waiting: PendingFrame | null = null;
-  private readonly jobs = new Map<number, PendingJob>();
-  private readonly memoryRequests = new Map<number, PendingMemory>();
+  private readonly jobs = new PendingRequests<EnrollSampleResult[]>();
+  private readonly memoryRequests = new PendingRequests<WorkerMemory>();
   private nextId = 1;
   private dropped = 0;
   private analysed = 0;
@@ -160,10 +151,7 @@ export class WorkerAnalyser implements FaceAnalyser {
     if (this.closed || !worker)
       return Promise.reject(new FacegateError('the inference worker is not running (restarting)'));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.memoryRequests.set(id, { resolve, reject });
-      worker.postMessage({ type: 'memory', id } satisfies ToWorker);
-    });
+    return this.memoryRequests.add(id, () => worker.postMessage({ type: 'memory', id } satisfies ToWorker));
   }
 
   async close(): Promise<void> {
@@ -185,10 +173,7 @@ export class WorkerAnalyser implements FaceAnalyser {
     if (this.closed || !worker)
       return Promise.reject(new FacegateError('the inference worker is not running (restarting)'));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject });
-      worker.postMessage(build(id), transfer);
-    });
+    return this.jobs.add(id, () => worker.postMessage(build(id), transfer));
   }
 
   private send(pending: PendingFrame): void {
@@ -207,8 +192,7 @@ export class WorkerAnalyser implements FaceAnalyser {
   private onMessage(msg: FromWorker): void {
     if (msg.type === 'memory') {
       const { type: _type, id, ...memory } = msg;
-      this.memoryRequests.get(id)?.resolve(memory);
-      this.memoryRequests.delete(id);
+      this.memoryRequests.resolve(id, memory);
       return;
     }
     if (msg.type === 'analysis') {
@@ -229,13 +213,12 @@ export class WorkerAnalyser implements FaceAnalyser {
       return;
     }
     if (msg.type === 'enrolled' || msg.type === 'failed') {
-      const job = this.jobs.get(msg.id);
-      if (job) {
-        this.jobs.delete(msg.id);
-        if (msg.type === 'enrolled') job.resolve(msg.results);
-        else job.reject(new FacegateError(msg.message));
+      if (
+        msg.type === 'enrolled'
+          ? this.jobs.resolve(msg.id, msg.results)
+          : this.jobs.reject(msg.id, new FacegateError(msg.message))
+      )
         return;
-      }
       // A failed frame analysis: report nothing for it and move on.
       if (msg.type === 'failed' && this.inFlight?.id === msg.id) {
         this.deps.logger.warn({ event: 'inference-error', error: msg.message }, 'frame analysis failed');
@@ -320,9 +303,7 @@ export class WorkerAnalyser implements FaceAnalyser {
     this.inFlight = null;
     this.waiting?.resolve(null);
     this.waiting = null;
-    for (const job of this.jobs.values()) job.reject(new FacegateError(why));
-    this.jobs.clear();
-    for (const request of this.memoryRequests.values()) request.reject(new FacegateError(why));
-    this.memoryRequests.clear();
+    this.jobs.rejectAll(() => new FacegateError(why));
+    this.memoryRequests.rejectAll(() => new FacegateError(why));
   }
 }

@@ -9,7 +9,7 @@ import { checkEnrollmentSample } from '../recognition/enrollment.ts';
 import { FacePipeline } from '../recognition/pipeline.ts';
 import { decodeImage, type RgbImage } from '../runtime/image.ts';
 import { tf } from '../runtime/tf.ts';
-import { errorMessage } from '../util/errors.ts';
+import { ExitCode, errorMessage } from '../util/errors.ts';
 import {
   DEFAULT_LIVE_TINY_INPUT_SIZE,
   type FromWorker,
@@ -37,7 +37,7 @@ try {
   pipeline = await FacePipeline.create(options.pipeline);
 } catch (err) {
   post({ type: 'init-error', message: errorMessage(err) });
-  process.exit(0);
+  process.exit(ExitCode.ok);
 }
 const encoderId = pipeline.encoder.id;
 post({

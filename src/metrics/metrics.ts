@@ -1,12 +1,13 @@
 /**
  * Prometheus metrics (prom-client), every name prefixed `facegate_`. Most values come from bus events, so the
  * modules that cause them need not know metrics exist; the few the bus does not carry (frames, outbox depth, the
- * worker's liveness) are pushed through setters or pulled at scrape time from a source the controller registers.
+ * worker's liveness) are pulled at scrape time from a source the metrics module registers (module.ts).
  * One Registry per Metrics object, not prom-client's global one, so tests and restarts never collide.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { EventBus, PortraitJobResult } from '../bus/event-bus.ts';
+import type { EventLoopLag, MetricsView } from '../bus/module.ts';
 
 export interface FrameCounts {
   captured: number;
@@ -14,32 +15,25 @@ export interface FrameCounts {
   dropped: number;
 }
 
-export interface EventLoopLag {
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
+export type NstJobResult = PortraitJobResult;
 
-export type NstJobResult = 'done' | 'cancelled' | 'failed';
-
-export interface Metrics {
+export interface Metrics extends MetricsView {
   readonly registry: Registry;
-  readonly contentType: string;
   frameCaptured(n?: number): void;
   frameAnalysed(n?: number): void;
   frameDropped(n?: number): void;
-  /** Alternative to the three above: totals read at every scrape (e.g. the controller's and analyser's counters). */
+  /** Alternative to the three above: totals read at every scrape (e.g. the frame path's counters). */
   observeFrames(source: () => FrameCounts): void;
   /** MQTT outbox: events waiting for the broker. */
   setOutboxDepth(depth: number): void;
   /** Read the outbox depth at each scrape (the MQTT module's pending count). */
   observeOutboxDepth(source: () => number): void;
   nstJob(result: NstJobResult, method: string, seconds: number): void;
-  /** Counts bus events (decisions, relay pulses, camera reconnects, broker, alarms) until the returned off(). */
+  /**
+   * Counts bus events (decisions, relay pulses, camera reconnects, broker, alarms, portrait jobs, outbox depth)
+   * until the returned off().
+   */
   attachBus(bus: EventBus): () => void;
-  /** Main-thread event-loop delay over the last window (about 10 s). */
-  eventLoopLag(): EventLoopLag;
-  render(): Promise<string>;
   /** Stops the event-loop sampler. */
   close(): void;
 }
@@ -176,6 +170,10 @@ export function createMetrics(): Metrics {
   });
 
   const nonNegative = (n: number) => (Number.isFinite(n) && n > 0 ? n : 0);
+  const nstJob = (result: NstJobResult, method: string, seconds: number) => {
+    nstJobs.inc({ result, method });
+    if (result === 'done') nstDuration.observe({ method }, nonNegative(seconds));
+  };
 
   return {
     registry,
@@ -190,10 +188,7 @@ export function createMetrics(): Metrics {
     observeOutboxDepth(source) {
       outboxSource = source;
     },
-    nstJob(result, method, seconds) {
-      nstJobs.inc({ result, method });
-      if (result === 'done') nstDuration.observe({ method }, nonNegative(seconds));
-    },
+    nstJob,
     attachBus(bus) {
       let previousCamera: string | null = null;
       const offs = [
@@ -219,6 +214,8 @@ export function createMetrics(): Metrics {
         }),
         bus.on('brokerState', ({ connected }) => brokerUp.set(connected ? 1 : 0)),
         bus.on('alarm', ({ kind }) => alarms.inc({ kind })),
+        bus.on('portraitJob', ({ result, method, seconds }) => nstJob(result, method, seconds)),
+        bus.on('outboxDepth', ({ depth }) => outboxDepth.set(nonNegative(depth))),
       ];
       return () => {
         for (const off of offs) off();

@@ -22,10 +22,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
-import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { DaemonContext } from '../bus/module.ts';
 import type { DbRecord } from '../store/schema.ts';
+import type { MqttTransport } from './client.ts';
 import {
   compareRanks,
   decodeRecord,
@@ -54,11 +54,10 @@ export interface FleetIo {
   publish(topic: string, payload: string, retain: boolean, done: (err?: Error) => void): void;
 }
 
-export function mqttFleetIo(client: MqttClient): FleetIo {
+export function mqttFleetIo(client: MqttTransport): FleetIo {
   return {
-    subscribe: (filters, done) => client.subscribe(filters, { qos: 1 }, (err) => done(err ?? undefined)),
-    publish: (topic, payload, retain, done) =>
-      client.publish(topic, payload, { qos: 1, retain }, (err) => done(err ?? undefined)),
+    subscribe: (filters, done) => client.subscribeNow(filters, done),
+    publish: (topic, payload, retain, done) => client.publish(topic, payload, { qos: 1, retain }, done),
   };
 }
 

@@ -3,8 +3,9 @@
  * persisted (append + fsync before the command acts) so a restart does not reopen a replay window.
  */
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { readJournalLines } from '../store/journal-lines.ts';
 
 export class NonceStore {
   private readonly file: string;
@@ -24,20 +25,10 @@ export class NonceStore {
   static async open(dataDir: string, windowMs: number, now: () => number = Date.now): Promise<NonceStore> {
     mkdirSync(dataDir, { recursive: true });
     const store = new NonceStore(path.join(dataDir, 'mqtt-nonces.jsonl'), windowMs, now);
-    let text = '';
-    try {
-      text = await readFile(store.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const entry = JSON.parse(line) as { n?: unknown; ts?: unknown };
-        if (typeof entry.n === 'string' && typeof entry.ts === 'number') store.seen.set(entry.n, entry.ts);
-      } catch {
-        // A torn last line from a crash mid-append; the command it belonged to never acted.
-      }
+    // A torn last line is skipped: the command it belonged to never acted.
+    for (const line of await readJournalLines(store.file)) {
+      const entry = (typeof line === 'object' && line !== null ? line : {}) as { n?: unknown; ts?: unknown };
+      if (typeof entry.n === 'string' && typeof entry.ts === 'number') store.seen.set(entry.n, entry.ts);
     }
     store.prune();
     await store.rewrite();

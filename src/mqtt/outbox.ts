@@ -12,8 +12,9 @@
  * dropped, `{"r":1}` drops reported, `{"u":{"event":n,"audit":m}}` unreported drops carried over a rewrite.
  */
 import { mkdirSync } from 'node:fs';
-import { type FileHandle, open, readFile, rename } from 'node:fs/promises';
+import { type FileHandle, open, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { readJournalLines } from '../store/journal-lines.ts';
 
 export type OutboxLane = 'alert' | 'event' | 'audit';
 const LANES: readonly OutboxLane[] = ['alert', 'event', 'audit'];
@@ -93,21 +94,9 @@ export class Outbox {
   static async open(dataDir: string, opts: OutboxOptions, name = 'mqtt-outbox.jsonl'): Promise<Outbox> {
     mkdirSync(dataDir, { recursive: true });
     const outbox = new Outbox(path.join(dataDir, name), opts);
-    let text = '';
-    try {
-      text = await readFile(outbox.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      let rec: JournalLine;
-      try {
-        rec = JSON.parse(line) as JournalLine;
-      } catch {
-        continue; // a torn last line: that entry was never fsynced, so it was never published either
-      }
-      outbox.replay(rec);
+    // A torn last line is skipped: that entry was never fsynced, so it was never published either.
+    for (const line of await readJournalLines(outbox.file)) {
+      if (typeof line === 'object' && line !== null) outbox.replay(line as JournalLine);
     }
     await outbox.rewrite();
     return outbox;

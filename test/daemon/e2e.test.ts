@@ -1,7 +1,7 @@
 /**
  * The daemon end to end, with real models and real faces from the shared data: people enrolled from their photos
  * 1..4, camera frames built from their 5th photo.
- * In-process: the controller with a test camera whose picture the test switches, badges on a stream, a simulated
+ * In-process: the composed daemon with a test camera whose picture the test switches, badges on a stream, a simulated
  * relay recording to a file. Spawned: `facegate run` as a kiosk runs it (dir camera, stdin badges), then SIGTERM.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import { blankImage, composeFaceImage, composeFacePng, frameOf } from '../../ben
 import type { AccessEvent } from '../../src/bus/event-bus.ts';
 import { defaultConfig } from '../../src/config/index.ts';
 import type { FacegateConfig } from '../../src/config/schema.ts';
-import { Controller } from '../../src/daemon/controller.ts';
+import { compose, type Daemon } from '../../src/daemon/compose.ts';
 import type { CameraSource } from '../../src/hardware/camera/camera.ts';
 import type { Frame } from '../../src/hardware/camera/frame.ts';
 import { signCommand } from '../../src/mqtt/auth.ts';
@@ -89,7 +89,7 @@ function configFor(mode: FacegateConfig['door']['mode'], relayFile: string): Fac
 }
 
 describe('daemon end to end', { skip: skipUnlessShared }, () => {
-  let controller: Controller;
+  let daemon: Daemon;
   let camera: TestCamera;
   let badges: PassThrough;
   const access: AccessEvent[] = [];
@@ -102,40 +102,39 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
     }
     camera = new TestCamera();
     badges = new PassThrough();
-    controller = await Controller.start({
-      config: configFor('badge+face', relayFile()),
+    daemon = await compose(configFor('badge+face', relayFile()), {
       logger: pino({ level: 'silent' }),
       camera,
       badgeInput: badges,
-      modules: [],
+      features: [],
     });
-    controller.bus.on('access', (e) => access.push(e));
+    daemon.bus.on('access', (e) => access.push(e));
     // Enrollment through the daemon's own worker, as an MQTT enroll command would do it.
     for (const [person, badge] of Object.entries(PEOPLE)) {
       const images = await Promise.all(
         [1, 2, 3, 4].map((n) => readFile(sharedPath('data', 'faces', 'bbt', person, `${person}${n}.png`))),
       );
-      const results = await controller.analyser.enrollImages(images, 'e2e');
+      const results = await daemon.analyser.enrollImages(images, 'e2e');
       const encodings = results.flatMap((r) => (r.encoding ? [r.encoding] : []));
       assert.ok(encodings.length >= 3, `${person}: ${results.map((r) => r.reason).join(',')}`);
-      await controller.db.upsert({
+      await daemon.db.upsert({
         id: person,
         name: person[0]!.toUpperCase() + person.slice(1),
         badges: [badge],
         enabled: true,
       });
-      await controller.db.addEncodings(person, encodings);
+      await daemon.db.addEncodings(person, encodings);
     }
   });
 
   after(async () => {
-    await controller?.stop();
+    await daemon?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
   /** Shows `face`, reads `badge`, and returns the next access decision. */
   async function attempt(face: Person | null, badge: string): Promise<AccessEvent> {
-    await until(() => (controller.flow.state === 'COOLDOWN' ? undefined : true), 'the cooldown to end');
+    await until(() => (daemon.flow.state === 'COOLDOWN' ? undefined : true), 'the cooldown to end');
     camera.picture = face ? probes[face] : blankImage();
     const seen = access.length;
     badges.write(`${badge}\n`);
@@ -150,7 +149,7 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
     assert.equal(e.badge, '****0001');
     assert.ok(e.distance !== null && e.distance < 0.6);
     assert.ok(e.latencyMs !== null && e.latencyMs >= 0);
-    await until(() => (controller.doorLock.state === 'locked' ? true : undefined), 'the relay to re-lock');
+    await until(() => (daemon.doorLock.state === 'locked' ? true : undefined), 'the relay to re-lock');
     const states = relayStates(await readFile(relayFile(), 'utf8'));
     assert.deepEqual(
       states.map((s) => s.state),
@@ -185,19 +184,18 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
   });
 
   test('face-only mode identifies the right person', async () => {
-    await controller.stop();
+    await daemon.stop();
     camera = new TestCamera();
     const faceAccess: AccessEvent[] = [];
-    controller = await Controller.start({
-      config: configFor('face', path.join(dir, 'relay-face.jsonl')),
+    daemon = await compose(configFor('face', path.join(dir, 'relay-face.jsonl')), {
       logger: pino({ level: 'silent' }),
       camera,
       badgeInput: new PassThrough(),
-      modules: [],
+      features: [],
     });
-    controller.bus.on('access', (e) => faceAccess.push(e));
+    daemon.bus.on('access', (e) => faceAccess.push(e));
     for (const person of ['sheldon', 'penny'] as const) {
-      await until(() => (controller.flow.state === 'COOLDOWN' ? undefined : true), 'the cooldown to end');
+      await until(() => (daemon.flow.state === 'COOLDOWN' ? undefined : true), 'the cooldown to end');
       const seen = faceAccess.length;
       camera.picture = probes[person];
       const e = await until(() => faceAccess[seen], `identification of ${person}`);

@@ -14,6 +14,7 @@ import type { DaemonContext, FaceAnalyser } from '../../src/bus/module.ts';
 import { type HttpConfig, httpSection } from '../../src/config/sections/http.ts';
 import { createDisplayModule, type DisplayDeps, type DisplayModule } from '../../src/display/module.ts';
 import type { PortraitRenderer, RenderRequest } from '../../src/display/renderer.ts';
+import { FramePipeline } from '../../src/inference/frame-pipeline.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/metrics.ts';
 import { loadImage, type RgbImage } from '../../src/runtime/image.ts';
 import { FaceDb } from '../../src/store/face-db.ts';
@@ -51,7 +52,9 @@ export const silentLogger = pino({ level: 'silent' });
 export class FakeAnalyser implements FaceAnalyser {
   readonly encoderId = 'fake';
   readonly threshold = 0.6;
+  readonly backend = 'fake';
   readonly droppedFrames = 0;
+  readonly analysedFrames = 0;
   ready = true;
   analyseFrame() {
     return Promise.resolve(null);
@@ -130,6 +133,9 @@ export async function createFixture(http: Record<string, unknown> = {}): Promise
   const db = await FaceDb.open(path.join(dir, 'data', 'faces.json'));
   db.onChange((id, change) => bus.emit('identitiesChanged', { id, change }));
   const analyser = new FakeAnalyser();
+  const metrics = createMetrics();
+  // As the daemon's metrics module does: the counters follow the bus.
+  const offMetrics = metrics.attachBus(bus);
   const ctx: DaemonContext = {
     bus,
     db,
@@ -137,11 +143,12 @@ export async function createFixture(http: Record<string, unknown> = {}): Promise
     logger: silentLogger,
     kioskId: 'test-kiosk',
     dataDir: path.join(dir, 'data'),
+    frames: new FramePipeline({ analyser, bus, logger: silentLogger }),
+    metrics,
     captureFrames: () => Promise.resolve([]),
   };
   const port = await freePort();
   const config = httpSection.parse({ port, siteName: 'Happy House Lab', ...http });
-  const metrics = createMetrics();
   const started: DisplayModule[] = [];
   return {
     dir,
@@ -160,6 +167,7 @@ export async function createFixture(http: Record<string, unknown> = {}): Promise
     },
     async close() {
       for (const module of started) await module.stop();
+      offMetrics();
       metrics.close();
       bus.removeAllListeners();
       await rm(dir, { recursive: true, force: true });

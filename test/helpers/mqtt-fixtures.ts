@@ -10,9 +10,10 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import sharp from 'sharp';
 import { EventBus } from '../../src/bus/event-bus.ts';
-import type { DaemonContext, FaceAnalyser, FrameAnalysis } from '../../src/bus/module.ts';
+import type { DaemonContext, FaceAnalyser, FrameAnalysis, MetricsView } from '../../src/bus/module.ts';
 import { type MqttConfig, type MqttConfigInput, mqttConfigSchema } from '../../src/config/sections/mqtt.ts';
 import type { Frame } from '../../src/hardware/camera/frame.ts';
+import { FramePipeline } from '../../src/inference/frame-pipeline.ts';
 import { createMqttModule, type MqttModule, type MqttModuleOptions } from '../../src/mqtt/module.ts';
 import type { EnrollSampleResult } from '../../src/recognition/enrollment.ts';
 import { decodeImage, type RgbImage } from '../../src/runtime/image.ts';
@@ -48,7 +49,10 @@ function sample(image: RgbImage, source: string): EnrollSampleResult {
 export class FakeAnalyser implements FaceAnalyser {
   readonly encoderId = FAKE_ENCODER;
   readonly threshold = 0.6;
+  readonly backend = 'fake';
+  readonly ready = true;
   readonly droppedFrames = 0;
+  readonly analysedFrames = 0;
   imagesSeen = 0;
   framesSeen = 0;
 
@@ -94,6 +98,13 @@ export async function solidPngBase64(r: number, g: number, b: number, size = 64)
   return png.toString('base64');
 }
 
+/** The MQTT module never reads metrics; its context still has the daemon's shape. */
+const NO_METRICS: MetricsView = {
+  contentType: 'text/plain',
+  render: async () => '',
+  eventLoopLag: () => ({ p50Ms: 0, p99Ms: 0, maxMs: 0 }),
+};
+
 export interface FakeDaemon {
   ctx: DaemonContext;
   analyser: FakeAnalyser;
@@ -120,6 +131,8 @@ export async function fakeDaemon(
     logger,
     kioskId,
     dataDir: path.join(dir, 'data'),
+    frames: new FramePipeline({ analyser, bus, logger }),
+    metrics: NO_METRICS,
     captureFrames: async (samples) => captureQueue.splice(0, samples),
   };
   return { ctx, analyser, dir, captureQueue };

@@ -43,7 +43,10 @@ test('enroll leonard over MQTT with the real pipeline; his 5th photo verifies, p
   const analyser: FaceAnalyser = {
     encoderId,
     threshold: 0.6,
+    backend: 'in-process',
+    ready: true,
     droppedFrames: 0,
+    analysedFrames: 0,
     analyseFrame: async () => null,
     enrollImages: async (images, source) => {
       const out: EnrollSampleResult[] = [];

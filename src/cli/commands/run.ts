@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import type { ConfigOverrides, FacegateConfig } from '../../config/schema.ts';
 import type { GuardedProcess } from '../../daemon/lifecycle.ts';
 import { globalFlags } from '../context.ts';
-import { keepProcessAlive } from '../keep-alive.ts';
 
 interface RunFlags {
   camera?: string;
@@ -81,41 +80,16 @@ export function registerRunCommand(program: Command): void {
       // loaded module's source map in memory. Errors are logged as messages; stacks point at transpiled lines.
       process.setSourceMapsEnabled(false);
       // Imported here, not at the top: every other command would otherwise load the whole daemon.
-      const [
-        { loadConfig },
-        { Controller },
-        { featureModules },
-        { createLogger },
-        { createMetrics },
-        { signalExitCode },
-      ] = await Promise.all([
+      const [{ loadConfig }, { compose }, { createLogger }] = await Promise.all([
         import('../../config/load.ts'),
-        import('../../daemon/controller.ts'),
-        import('../../daemon/feature-modules.ts'),
+        import('../../daemon/compose.ts'),
         import('../../daemon/logger.ts'),
-        import('../../metrics/metrics.ts'),
-        import('../../daemon/lifecycle.ts'),
       ]);
       const { config, file } = await loadConfig(global.config, runOverrides(flags, global));
       const logger = createLogger({ level: config.logging.level, base: { kioskId: config.kioskId } });
       logger.info({ event: 'config', file: file ?? '(embedded defaults)' }, `config: ${file ?? 'embedded defaults'}`);
-      const metrics = createMetrics();
-      const controller = await Controller.start({
-        config,
-        logger,
-        modules: featureModules(config, metrics),
-        guardProcess: process as unknown as GuardedProcess,
-        onSignalShutdown: (signal) => {
-          metrics.close();
-          process.exit(signalExitCode(signal));
-        },
-      });
-      metrics.observeFrames(() => ({
-        captured: controller.framesCaptured,
-        analysed: controller.analyser.analysedFrames ?? 0,
-        dropped: controller.analyser.droppedFrames,
-      }));
-      // Started: stay alive on the camera, timers and sockets until a signal.
-      keepProcessAlive();
+      const daemon = await compose(config, { logger, guardProcess: process as unknown as GuardedProcess });
+      // The command lasts as long as the daemon: until a signal has stopped it, then main() exits with its code.
+      process.exitCode = await daemon.exited;
     });
 }
