@@ -27,6 +27,7 @@ import {
 import { loadImage } from '../src/runtime/image.ts';
 import { initBackend, tf } from '../src/runtime/tf.ts';
 import { seededRandom } from '../src/util/random.ts';
+import { defaultSharedDir } from '../src/util/shared-dir.ts';
 import { median, percentile } from '../src/util/stats.ts';
 
 /** Detector input sizes and grey margins tried in turn (tight crops need a margin, as in the pipeline). */
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2).filter((a) => a !== '--json');
   const json = process.argv.includes('--json');
   const warps = Number(args[0] ?? 5);
-  const shared = path.resolve(args[1] ?? path.join(import.meta.dirname, '..', '..', 'shared'));
+  const shared = path.resolve(args[1] ?? defaultSharedDir());
   await initBackend('wasm');
   const api = await loadFaceApiNets(['tinyFaceDetector', 'faceLandmark68Net']);
   const sets: Record<string, string[]> = {};

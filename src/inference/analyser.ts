@@ -9,19 +9,18 @@
  * A worker that dies is logged, raised as a `worker-crash` alarm and restarted with backoff; meanwhile every frame
  * resolves null, so the door flow sees nothing and the door stays locked.
  */
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { EventBus } from '../bus/event-bus.ts';
 import type { FaceAnalyser, FrameAnalysis } from '../bus/module.ts';
 import type { Frame } from '../hardware/camera/frame.ts';
 import type { EnrollSampleResult } from '../recognition/enrollment.ts';
 import type { RgbImage } from '../runtime/image.ts';
+import { siblingEntry, startWorker } from '../util/entry.ts';
 import { FacegateError } from '../util/errors.ts';
 import type { FromWorker, InferenceOptions, ToWorker, WireImage, WorkerMemory } from './protocol.ts';
 
-const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
-const ENTRY = new URL('./worker.ts', import.meta.url).href;
+const ENTRY = siblingEntry(import.meta.url, 'worker');
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 30_000;
 
@@ -250,7 +249,7 @@ export class WorkerAnalyser implements FaceAnalyser {
 
   /** Resolves when the worker reports ready; rejects with the worker's own message when the models cannot load. */
   private spawn(): Promise<void> {
-    const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY, options: this.options } });
+    const worker = startWorker(ENTRY, { workerData: { options: this.options } });
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (msg: FromWorker) => {
