@@ -44,12 +44,21 @@ export interface AnalyserDeps {
   bus?: EventBus;
 }
 
+/**
+ * A copy of `bytes` in an ArrayBuffer of its own, safe to transfer. Not `bytes.slice().buffer`: on a Node Buffer,
+ * `slice` is a view into the same (possibly pooled) memory, and Node 24 refuses to transfer the pool
+ * (DataCloneError, seen with `readFile` results); Node 20 would have detached the whole pool.
+ */
+function ownCopy(bytes: Uint8Array): ArrayBuffer {
+  return new Uint8Array(bytes).buffer;
+}
+
 /** Hands the pixels over without a copy when the frame owns its whole buffer; otherwise copies once. */
 function toWire(image: RgbImage): { wire: WireImage; transfer: ArrayBuffer[] } {
   const { data } = image;
   const owns =
     data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-  const pixels = owns ? (data.buffer as ArrayBuffer) : data.slice().buffer;
+  const pixels = owns ? (data.buffer as ArrayBuffer) : ownCopy(data);
   return { wire: { width: image.width, height: image.height, pixels }, transfer: [pixels] };
 }
 
@@ -117,7 +126,7 @@ export class WorkerAnalyser implements FaceAnalyser {
 
   enrollImages(images: Uint8Array[], source: string): Promise<EnrollSampleResult[]> {
     // Copies: the caller's buffers (an MQTT payload) stay usable.
-    const buffers = images.map((bytes) => bytes.slice().buffer as ArrayBuffer);
+    const buffers = images.map(ownCopy);
     return this.inEnrollmentWorker((enroller) =>
       enroller.job((id) => ({ type: 'enroll-images', id, images: buffers, source }), buffers),
     );
@@ -125,7 +134,7 @@ export class WorkerAnalyser implements FaceAnalyser {
 
   enrollFrames(frames: Frame[], source: string): Promise<EnrollSampleResult[]> {
     const wires = frames.map((f) => {
-      const pixels = f.image.data.slice().buffer as ArrayBuffer;
+      const pixels = ownCopy(f.image.data);
       return { width: f.image.width, height: f.image.height, pixels };
     });
     return this.inEnrollmentWorker((enroller) =>
