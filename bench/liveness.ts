@@ -137,7 +137,8 @@ async function main(): Promise<void> {
         for (let k = 0; k < warps; k++) {
           const [from, to] = randomPrintMotion(img.width, img.height, random, 0.3);
           // tf.image.transform maps output pixels to input pixels: the inverse of the print's motion.
-          const inv = fitHomography(to!, from!).h.map((v, _, h) => v / h[8]);
+          const motion = fitHomography(to!, from!).h;
+          const inv = motion.map((v) => v / motion[8]);
           const warped = tf.tidy(() => {
             const batch = tf.expandDims(tf.cast(t, 'float32'), 0) as TF.Tensor4D;
             const m = tf.tensor2d([inv.slice(0, 8)]);
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(report, null, 2));
     return;
   }
-  for (const [name, r] of Object.entries(report) as Array<[string, Record<string, never>]>) {
+  for (const [name, r] of Object.entries(report) as Array<[string, Record<string, unknown>]>) {
     const pm = r.printMotion as { pairs: number; residual: object; max: number; atLeast: number; yawTurns: number };
     console.log(`${name}: ${r.photos} photos, ${r.noFace} without a face found`);
     console.log(`  IOD px ${JSON.stringify(r.iodPx)}  yaw ${JSON.stringify(r.yaw)}  EAR ${JSON.stringify(r.ear)}`);
