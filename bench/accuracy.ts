@@ -31,6 +31,7 @@ import { faceReidSpec, REID_BIN, REID_XML, YUNET_FILE, yunetSpec } from '../src/
 import { euclidean } from '../src/recognition/matching.ts';
 import { FacePipeline } from '../src/recognition/pipeline.ts';
 import { loadImage, type RgbImage } from '../src/runtime/image.ts';
+import { defaultSharedDir } from '../src/util/shared-dir.ts';
 
 const FRR_TARGET = 0.02;
 const FAR_TARGET = 0.001;
@@ -217,7 +218,7 @@ function printTable(results: Array<{ pipeline: PipelineUnderTest; scopes: ScopeR
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-  const shared = path.resolve(args[0] ?? path.join(import.meta.dirname, '..', '..', 'shared'));
+  const shared = path.resolve(args[0] ?? defaultSharedDir());
   const list = await photos(shared);
   const images = new Map<Photo, RgbImage>();
   for (const ph of list) images.set(ph, await loadImage(ph.file));

@@ -14,6 +14,7 @@ import { queryAuditLog } from '../src/store/audit-query.ts';
 import type { AuditEntry } from '../src/store/audit-record.ts';
 import { listSegments } from '../src/store/audit-segments.ts';
 import { maskBadge } from '../src/util/badge-mask.ts';
+import { siblingEntry, tsxArgv } from '../src/util/entry.ts';
 import { seededRandom } from '../src/util/random.ts';
 import { median, round1 } from '../src/util/stats.ts';
 
@@ -42,7 +43,8 @@ export interface AuditLogBenchResult {
 }
 
 const HOUR = 3_600_000;
-const here = path.dirname(fileURLToPath(import.meta.url));
+/** The query module beside this one's build: audit-query.js from dist/, audit-query.ts (under tsx) from the sources. */
+const QUERY_MODULE = siblingEntry(import.meta.url, '../src/store/audit-query');
 
 function entryFor(random: () => number, time: number): AuditEntry {
   const person = Math.floor(random() * 500);
@@ -64,12 +66,12 @@ function entryFor(random: () => number, time: number): AuditEntry {
 /** One `--since 1h` query in a fresh process; prints its own query time, so start-up can be told apart. */
 function freshProcessQuery(dir: string, from: number): { queryMs: number; totalMs: number } {
   const script = `
-    import { queryAuditLog } from ${JSON.stringify(path.join(here, '..', 'src', 'store', 'audit-query.ts'))};
+    import { queryAuditLog } from ${JSON.stringify(QUERY_MODULE.href)};
     const t0 = performance.now();
     const r = await queryAuditLog(${JSON.stringify(dir)}, { from: ${from}, limit: 100 });
     console.log(JSON.stringify({ ms: performance.now() - t0, matched: r.summary.matched }));`;
   const t0 = performance.now();
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+  const child = spawnSync(process.execPath, [...tsxArgv(QUERY_MODULE), '--input-type=module', '-e', script], {
     encoding: 'utf8',
   });
   const totalMs = performance.now() - t0;

@@ -16,12 +16,13 @@ import { REID_SIZE, Reid0095, reidAlignment } from '../src/recognition/embed/rei
 import { MiniFasNet } from '../src/recognition/liveness/minifasnet.ts';
 import { FacePipeline } from '../src/recognition/pipeline.ts';
 import { initBackend, tf } from '../src/runtime/tf.ts';
+import { defaultSharedDir } from '../src/util/shared-dir.ts';
 import { median, percentile, round1 } from '../src/util/stats.ts';
 import { buildFrame } from './recognition.ts';
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 30);
-  const shared = path.resolve(process.argv[3] ?? path.join(import.meta.dirname, '..', '..', 'shared'));
+  const shared = path.resolve(process.argv[3] ?? defaultSharedDir());
   const backend = await initBackend('wasm');
   const models = path.join(shared, 'models');
   const yunet = await YunetDetector.load(path.join(models, 'yunet', 'face_detection_yunet_2023mar.onnx'));

@@ -27,6 +27,7 @@ import {
 import { loadImage } from '../src/runtime/image.ts';
 import { initBackend, tf } from '../src/runtime/tf.ts';
 import { seededRandom } from '../src/util/random.ts';
+import { defaultSharedDir } from '../src/util/shared-dir.ts';
 import { median, percentile } from '../src/util/stats.ts';
 
 /** Detector input sizes and grey margins tried in turn (tight crops need a margin, as in the pipeline). */
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2).filter((a) => a !== '--json');
   const json = process.argv.includes('--json');
   const warps = Number(args[0] ?? 5);
-  const shared = path.resolve(args[1] ?? path.join(import.meta.dirname, '..', '..', 'shared'));
+  const shared = path.resolve(args[1] ?? defaultSharedDir());
   await initBackend('wasm');
   const api = await loadFaceApiNets(['tinyFaceDetector', 'faceLandmark68Net']);
   const sets: Record<string, string[]> = {};
@@ -136,7 +137,8 @@ async function main(): Promise<void> {
         for (let k = 0; k < warps; k++) {
           const [from, to] = randomPrintMotion(img.width, img.height, random, 0.3);
           // tf.image.transform maps output pixels to input pixels: the inverse of the print's motion.
-          const inv = fitHomography(to!, from!).h.map((v, _, h) => v / h[8]);
+          const motion = fitHomography(to!, from!).h;
+          const inv = motion.map((v) => v / motion[8]);
           const warped = tf.tidy(() => {
             const batch = tf.expandDims(tf.cast(t, 'float32'), 0) as TF.Tensor4D;
             const m = tf.tensor2d([inv.slice(0, 8)]);
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(report, null, 2));
     return;
   }
-  for (const [name, r] of Object.entries(report) as Array<[string, Record<string, never>]>) {
+  for (const [name, r] of Object.entries(report) as Array<[string, Record<string, unknown>]>) {
     const pm = r.printMotion as { pairs: number; residual: object; max: number; atLeast: number; yawTurns: number };
     console.log(`${name}: ${r.photos} photos, ${r.noFace} without a face found`);
     console.log(`  IOD px ${JSON.stringify(r.iodPx)}  yaw ${JSON.stringify(r.yaw)}  EAR ${JSON.stringify(r.ear)}`);

@@ -5,13 +5,13 @@
  * ~27 GFLOPS one wasm thread reaches on its convs, the bands each facegate run used, and the largest difference
  * between the two outputs (the comparison is only fair if they compute the same image).
  */
-import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { buildFastStyleNet, stylizeFast } from '../src/nst/fast/net.ts';
 import { type FastParts, runFastSplit, stopFastHelper, warmFastHelper } from '../src/nst/fast/split.ts';
 import { loadStyleByName } from '../src/nst/fast/style-kind.ts';
 import { FAST_FILTER_SHAPES } from '../src/nst/fast/weights.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
+import { forkEntry, siblingEntry } from '../src/util/entry.ts';
 import type { PlainReply, PlainRequest } from './nst-plain-child.ts';
 
 /** What one wasm thread's XNNPACK convs reach on this network's 3x3x128 layers (issue 16's figure). */
@@ -64,8 +64,7 @@ function median(xs: number[]): number {
 
 /** The plain reference's child process, one request at a time. */
 function startPlain(): { call(m: PlainRequest): Promise<PlainReply>; stop(): void } {
-  const child = fork(new URL('./nst-plain-child.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
+  const child = forkEntry(siblingEntry(import.meta.url, 'nst-plain-child'), [], {
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -10,10 +10,11 @@ import { largestFace, YunetDetector } from '../src/recognition/detect/yunet.ts';
 import { MiniFasNet, PAD_THRESHOLD } from '../src/recognition/liveness/minifasnet.ts';
 import { loadImage } from '../src/runtime/image.ts';
 import { initBackend } from '../src/runtime/tf.ts';
+import { defaultSharedDir } from '../src/util/shared-dir.ts';
 
 async function main(): Promise<void> {
   const threshold = Number(process.argv[2] ?? PAD_THRESHOLD);
-  const shared = path.resolve(process.argv[3] ?? path.join(import.meta.dirname, '..', '..', 'shared'));
+  const shared = path.resolve(process.argv[3] ?? defaultSharedDir());
   await initBackend('wasm');
   const models = path.join(shared, 'models');
   const yunet = await YunetDetector.load(path.join(models, 'yunet', 'face_detection_yunet_2023mar.onnx'));

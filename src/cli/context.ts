@@ -1,6 +1,6 @@
 /** The global flags every command may read, typed once. */
 import type { Command } from 'commander';
-import { type BackendName, parseBackend } from '../runtime/tf.ts';
+import { type BackendName, parseBackend } from '../runtime/backend-name.ts';
 
 export interface GlobalFlags {
   config?: string;

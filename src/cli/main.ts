@@ -5,11 +5,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, FacegateError } from '../util/errors.ts';
+import { facegateVersion } from '../util/version.ts';
 import { commandGroups } from './commands/index.ts';
 
 export function buildProgram(): Command {
   const program = new Command('facegate')
     .description('Edge kiosk daemon for door access: badge-plus-face verification, relay, MQTT, welcome portraits')
+    .version(facegateVersion(), '-V, --version', 'print the version of facegate')
     .option(
       '--config <file>',
       'YAML config file (default: /etc/facegate/config.yaml if present, else embedded defaults)',

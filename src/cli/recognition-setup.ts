@@ -3,12 +3,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { FacegateConfig } from '../config/schema.ts';
 import { resolveModelsDir } from '../models/paths.ts';
-import type { FaceEncoder } from '../recognition/encoder.ts';
-import { DEFAULT_ENCODER } from '../recognition/encoders.ts';
+import { DEFAULT_ENCODER, type FaceEncoder } from '../recognition/encoder.ts';
 import type { QualityGate } from '../recognition/enrollment.ts';
 import type { DetectorName, FacePipeline } from '../recognition/pipeline.ts';
 import { DEFAULT_MAX_PIXELS } from '../runtime/image.ts';
-import { DEFAULT_DB_FILE, FaceDb } from '../store/face-db.ts';
+import type { FaceDb } from '../store/face-db.ts';
 import { FacegateError } from '../util/errors.ts';
 import { globalFlags } from './context.ts';
 
@@ -61,11 +60,14 @@ async function dbFile(cmd: Command): Promise<string> {
   const flag = globalFlags(cmd).db;
   if (flag) return flag;
   const { data } = await cliConfig(cmd);
+  const { DEFAULT_DB_FILE } = await import('../store/face-db.ts');
   return data.dbFile ?? (data.dir === 'data' ? DEFAULT_DB_FILE : path.join(data.dir, 'faces.json'));
 }
 
 /** The database the command works on; its first change says in one line (stderr) if a running daemon follows it. */
 export async function openDb(cmd: Command): Promise<FaceDb> {
+  // Loaded on use (with the database schema): `--help` needs neither.
+  const { FaceDb } = await import('../store/face-db.ts');
   const db = await FaceDb.open(await dbFile(cmd));
   const off = db.onChange(() => {
     off();

@@ -9,20 +9,19 @@
  * A worker that dies is logged, raised as a `worker-crash` alarm and restarted with backoff; meanwhile every frame
  * resolves null, so the door flow sees nothing and the door stays locked.
  */
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { EventBus } from '../bus/event-bus.ts';
 import type { FaceAnalyser, FrameAnalysis } from '../bus/module.ts';
 import type { Frame } from '../hardware/camera/frame.ts';
 import type { EnrollSampleResult } from '../recognition/enrollment.ts';
 import type { RgbImage } from '../runtime/image.ts';
+import { siblingEntry, startWorker } from '../util/entry.ts';
 import { FacegateError } from '../util/errors.ts';
 import { PendingRequests } from '../util/pending-requests.ts';
 import type { FromWorker, InferenceOptions, ToWorker, WireImage, WorkerMemory } from './protocol.ts';
 
-const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
-const ENTRY = new URL('./worker.ts', import.meta.url).href;
+const ENTRY = siblingEntry(import.meta.url, 'worker');
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 30_000;
 
@@ -36,12 +35,21 @@ export interface AnalyserDeps {
   bus?: EventBus;
 }
 
+/**
+ * A copy of `bytes` in an ArrayBuffer of its own, safe to transfer. Not `bytes.slice().buffer`: on a Node Buffer,
+ * `slice` is a view into the same (possibly pooled) memory, and Node 24 refuses to transfer the pool
+ * (DataCloneError, seen with `readFile` results); Node 20 would have detached the whole pool.
+ */
+function ownCopy(bytes: Uint8Array): ArrayBuffer {
+  return new Uint8Array(bytes).buffer;
+}
+
 /** Hands the pixels over without a copy when the frame owns its whole buffer; otherwise copies once. */
 function toWire(image: RgbImage): { wire: WireImage; transfer: ArrayBuffer[] } {
   const { data } = image;
   const owns =
     data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-  const pixels = owns ? (data.buffer as ArrayBuffer) : data.slice().buffer;
+  const pixels = owns ? (data.buffer as ArrayBuffer) : ownCopy(data);
   return { wire: { width: image.width, height: image.height, pixels }, transfer: [pixels] };
 }
 
@@ -109,7 +117,7 @@ export class WorkerAnalyser implements FaceAnalyser {
 
   enrollImages(images: Uint8Array[], source: string): Promise<EnrollSampleResult[]> {
     // Copies: the caller's buffers (an MQTT payload) stay usable.
-    const buffers = images.map((bytes) => bytes.slice().buffer as ArrayBuffer);
+    const buffers = images.map(ownCopy);
     return this.inEnrollmentWorker((enroller) =>
       enroller.job((id) => ({ type: 'enroll-images', id, images: buffers, source }), buffers),
     );
@@ -117,7 +125,7 @@ export class WorkerAnalyser implements FaceAnalyser {
 
   enrollFrames(frames: Frame[], source: string): Promise<EnrollSampleResult[]> {
     const wires = frames.map((f) => {
-      const pixels = f.image.data.slice().buffer as ArrayBuffer;
+      const pixels = ownCopy(f.image.data);
       return { width: f.image.width, height: f.image.height, pixels };
     });
     return this.inEnrollmentWorker((enroller) =>
@@ -233,7 +241,7 @@ export class WorkerAnalyser implements FaceAnalyser {
 
   /** Resolves when the worker reports ready; rejects with the worker's own message when the models cannot load. */
   private spawn(): Promise<void> {
-    const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY, options: this.options } });
+    const worker = startWorker(ENTRY, { workerData: { options: this.options } });
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (msg: FromWorker) => {

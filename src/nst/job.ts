@@ -6,8 +6,8 @@
  * alike, so the promise rejects within milliseconds even in the middle of a multi-second Gatys iteration, and
  * the worker's whole wasm heap is returned to the OS with it.
  */
-import { Worker } from 'node:worker_threads';
 import type { RgbImage } from '../runtime/image.ts';
+import { siblingEntry, startWorker } from '../util/entry.ts';
 import { FacegateError } from '../util/errors.ts';
 import type { StylizeOptions, StylizeProgress } from './engine.ts';
 import type { WorkerInput, WorkerMessage } from './worker.ts';
@@ -40,7 +40,7 @@ export function stylize(content: RgbImage, options: JobOptions, control: JobCont
   const { priority, ...engineOptions } = options;
   const input: WorkerInput = { content, options: engineOptions, priority };
   return new Promise<RgbImage>((resolve, reject) => {
-    const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: input });
+    const worker = startWorker(siblingEntry(import.meta.url, 'worker'), { workerData: input });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;

@@ -13,6 +13,9 @@ export type FaceCrop = TF.Tensor3D;
 /** How descriptors are compared: raw Euclidean distance, or cosine distance `1 - cos` (see embed/metric.ts). */
 export type DistanceMetric = 'euclidean' | 'cosine';
 
+/** The encoder used when neither flag nor config names one (here, so the CLI's help needs no model code). */
+export const DEFAULT_ENCODER = 'dlib-resnet128';
+
 export interface FaceEncoder {
   /** Stable id stored with every encoding, e.g. `dlib-resnet128`, `facenet-nn4small2`. */
   readonly id: string;

@@ -4,7 +4,7 @@ import { createDlibResnet128 } from './dlib-resnet128.ts';
 import type { EncoderFactory, EncoderOptions, FaceEncoder } from './encoder.ts';
 import { createFacenetNn4Small2 } from './facenet/encoder.ts';
 
-export const DEFAULT_ENCODER = 'dlib-resnet128';
+export { DEFAULT_ENCODER } from './encoder.ts';
 
 const factories: Record<string, EncoderFactory> = {
   'dlib-resnet128': createDlibResnet128,

@@ -5,10 +5,18 @@
  * input can be bad ends in one FacegateError line.
  */
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import type SharpFn from 'sharp';
 import { FacegateError } from '../util/errors.ts';
 
 /** Packed 8-bit RGB pixels, row-major, `width * height * 3` bytes. */
+let sharpLoaded: Promise<typeof SharpFn> | undefined;
+
+/** sharp (libvips) on first use: commands that decode no image (`--help`, `db list`) never load it. */
+function loadSharp(): Promise<typeof SharpFn> {
+  sharpLoaded ??= import('sharp').then((m) => m.default);
+  return sharpLoaded;
+}
+
 export interface RgbImage {
   data: Uint8Array;
   width: number;
@@ -60,7 +68,8 @@ export async function decodeImage(bytes: Uint8Array, label = 'image', opts: Deco
   if (bytes.length === 0) throw new FacegateError(`${label}: empty file, not an image`);
   const format = sniffImageFormat(bytes);
   if (format === null) throw new FacegateError(`${label}: not an image (expected JPEG, PNG or WebP)`);
-  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
+  const sharp = await loadSharp();
+  let meta: Awaited<ReturnType<ReturnType<typeof SharpFn>['metadata']>>;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
@@ -116,6 +125,7 @@ export async function loadImage(file: string, opts: DecodeOptions = {}): Promise
 
 /** Encodes RGB pixels as PNG or JPEG (by extension of `format`). */
 export async function encodeImage(image: RgbImage, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
+  const sharp = await loadSharp();
   const pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
     raw: { width: image.width, height: image.height, channels: 3 },
   });

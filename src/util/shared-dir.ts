@@ -1,8 +1,8 @@
+/** Where the shared test data and weights live for benchmarks: `../shared` beside the repository, or FACEGATE_SHARED. */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { facegateRoot } from './version.ts';
 
-/** The shared test data beside the repository (`../shared`), or FACEGATE_SHARED; used by benchmarks. */
+/** The shared test data beside the repository (`../shared`), or FACEGATE_SHARED; found from `src/` and `dist/`. */
 export function defaultSharedDir(): string {
-  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-  return path.resolve(process.env.FACEGATE_SHARED ?? path.join(repoRoot, '..', 'shared'));
+  return path.resolve(process.env.FACEGATE_SHARED ?? path.join(facegateRoot(), '..', 'shared'));
 }

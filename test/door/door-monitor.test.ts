@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { EventBus } from '../../src/bus/event-bus.ts';
 import { DoorMonitor } from '../../src/door/door-monitor.ts';
 import { SimulatedContact } from '../../src/hardware/contact/simulated-contact.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 
-function setup(opts: { heldOpenMs?: number; withRex?: boolean } = {}) {
+/** A monitor on a fake clock; stopped when the test ends, also after a failed assertion. */
+function setup(t: TestContext, opts: { heldOpenMs?: number; withRex?: boolean } = {}) {
   const clock = new FakeClock();
   const bus = new EventBus();
   const contact = new SimulatedContact();
@@ -17,14 +18,15 @@ function setup(opts: { heldOpenMs?: number; withRex?: boolean } = {}) {
   bus.on('doorState', (d) => states.push(d.state));
   bus.on('unlockRequest', (r) => unlockRequests.push(r.by));
   const monitor = new DoorMonitor({ contact, bus, clock, heldOpenMs: opts.heldOpenMs, rex });
+  t.after(() => monitor.stop());
   const relay = (state: 'locked' | 'unlocked') =>
     bus.emit('relay', { state, time: new Date(clock.now()).toISOString() });
   return { clock, bus, contact, rex, alarms, states, unlockRequests, monitor, relay };
 }
 
 describe('DoorMonitor', () => {
-  test('a granted opening: no alarm, states follow contact and relay', async () => {
-    const s = setup();
+  test('a granted opening: no alarm, states follow contact and relay', async (t) => {
+    const s = setup(t);
     await s.monitor.start();
     s.relay('unlocked');
     s.contact.set(true);
@@ -38,8 +40,8 @@ describe('DoorMonitor', () => {
     await s.monitor.stop();
   });
 
-  test('held open: alarm exactly at heldOpenMs (default 30 s), not before', async () => {
-    const s = setup();
+  test('held open: alarm exactly at heldOpenMs (default 30 s), not before', async (t) => {
+    const s = setup(t);
     await s.monitor.start();
     s.relay('unlocked');
     s.contact.set(true);
@@ -54,8 +56,8 @@ describe('DoorMonitor', () => {
     await s.monitor.stop();
   });
 
-  test('closing before heldOpenMs raises nothing; a custom heldOpenMs is honoured', async () => {
-    const s = setup({ heldOpenMs: 5000 });
+  test('closing before heldOpenMs raises nothing; a custom heldOpenMs is honoured', async (t) => {
+    const s = setup(t, { heldOpenMs: 5000 });
     await s.monitor.start();
     s.relay('unlocked');
     s.contact.set(true);
@@ -69,8 +71,8 @@ describe('DoorMonitor', () => {
     await s.monitor.stop();
   });
 
-  test('forced open: opened while locked with no pulse within the grace period', async () => {
-    const s = setup();
+  test('forced open: opened while locked with no pulse within the grace period', async (t) => {
+    const s = setup(t);
     await s.monitor.start();
     s.relay('locked');
     s.clock.advance(60_000);
@@ -80,8 +82,8 @@ describe('DoorMonitor', () => {
     await s.monitor.stop();
   });
 
-  test('opening just after the pulse re-locked is within the grace period, not forced', async () => {
-    const s = setup();
+  test('opening just after the pulse re-locked is within the grace period, not forced', async (t) => {
+    const s = setup(t);
     await s.monitor.start();
     s.relay('unlocked');
     s.clock.advance(3000);
@@ -92,8 +94,8 @@ describe('DoorMonitor', () => {
     await s.monitor.stop();
   });
 
-  test('a door already open at start-up is not forced (no history), but can still be held open', async () => {
-    const s = setup();
+  test('a door already open at start-up is not forced (no history), but can still be held open', async (t) => {
+    const s = setup(t);
     s.contact.set(true);
     await s.monitor.start();
     assert.deepEqual(s.alarms, []);
@@ -102,8 +104,8 @@ describe('DoorMonitor', () => {
     await s.monitor.stop();
   });
 
-  test('request-to-exit: a press asks for an unlock and excuses the opening', async () => {
-    const s = setup({ withRex: true });
+  test('request-to-exit: a press asks for an unlock and excuses the opening', async (t) => {
+    const s = setup(t, { withRex: true });
     await s.monitor.start();
     s.clock.advance(60_000);
     s.rex?.set(true);
@@ -115,8 +117,8 @@ describe('DoorMonitor', () => {
     await s.monitor.stop();
   });
 
-  test('stop() unsubscribes: no alarms after stop', async () => {
-    const s = setup();
+  test('stop() unsubscribes: no alarms after stop', async (t) => {
+    const s = setup(t);
     await s.monitor.start();
     s.relay('unlocked');
     s.contact.set(true);

@@ -1,4 +1,8 @@
-/** Runs `bin/facegate.js` as a user would, and returns its exit code and output instead of throwing. */
+/**
+ * Runs `bin/facegate.js` as a user would (the compiled `dist/`, which `npm test` builds first in `pretest`; run
+ * `npm run build` before running a single test file by hand), and returns its exit code and output instead of
+ * throwing.
+ */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from './shared.ts';

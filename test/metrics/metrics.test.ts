@@ -119,11 +119,12 @@ test('/healthz: 200 with event loop, worker, camera and broker; 503 once the wor
   fx.analyser.ready = true;
 });
 
-test('a port already in use: one clear log line, no crash, the module reports no port', async () => {
+test('a port already in use: one clear log line, no crash, the module reports no port', async (t) => {
   const { createDisplayModule } = await import('../../src/display/module.ts');
   const lines: string[] = [];
   const logger = (await import('pino')).pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
   const second = createDisplayModule({ ...fx.ctx, logger }, fx.http, { metrics: fx.metrics });
+  t.after(() => second.stop());
   await second.start();
   assert.equal(second.port, null);
   assert.equal(display.port !== null, true);

@@ -10,7 +10,7 @@ import { createMqttModule } from '../../src/mqtt/module.ts';
 import { fakeDaemon, Inbox, TEST_SECRET, waitFor } from '../helpers/mqtt-fixtures.ts';
 
 for (const allowRemoteUnlock of [false, true]) {
-  test(`embedded broker + HA discovery (allowRemoteUnlock: ${allowRemoteUnlock})`, async () => {
+  test(`embedded broker + HA discovery (allowRemoteUnlock: ${allowRemoteUnlock})`, async (t) => {
     const daemon = await fakeDaemon('standalone');
     const unlocks: string[] = [];
     daemon.ctx.bus.on('unlockRequest', (u) => unlocks.push(u.by));
@@ -26,6 +26,7 @@ for (const allowRemoteUnlock of [false, true]) {
       await waitFor('connected', () => (mod.connected ? true : undefined));
       daemon.ctx.bus.emit('doorState', { state: 'locked', time: new Date().toISOString() });
       const client = await mqtt.connectAsync(String(mod.url), { protocolVersion: 4 });
+      t.after(() => client.endAsync(true));
       const inbox = new Inbox(client);
       await client.subscribeAsync(['homeassistant/#', 'facegate/standalone/#'], { qos: 1 });
       // The lock state entity: a `lock` (with its command topic) only when HA may unlock, else a read-only sensor.

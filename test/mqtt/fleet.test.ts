@@ -64,8 +64,9 @@ test('two kiosks converge, including a deletion made while one was offline', asy
   void modA;
 });
 
-test('fleet records are encrypted on the wire, and forged or tampered ones are refused', async () => {
+test('fleet records are encrypted on the wire, and forged or tampered ones are refused', async (t) => {
   const watcher = await observer(broker.url, broker.protocolVersion, undefined, ['facegate/_fleet/identities/+']);
+  t.after(() => watcher.endAsync(true));
   const inbox = new Inbox(watcher);
   const d = await fakeDaemon('kiosk-d');
   const mod = await fleet.start(d);

@@ -71,8 +71,9 @@ describe('a flood against a real broker', () => {
     await broker?.close();
   });
 
-  test('20 000 unsigned commands while 10 decisions are made: all 10 published, a few refusal summaries', async () => {
+  test('20 000 unsigned commands while 10 decisions are made: all 10 published, a few refusal summaries', async (t) => {
     const attacker = await mqtt.connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+    t.after(() => attacker.endAsync(true));
     const started = Date.now();
     const unsigned = (i: number) => JSON.stringify({ cmd: 'unlock', ts: Date.now(), nonce: `flood-${i}-nonce` });
     const decisions: string[] = [];

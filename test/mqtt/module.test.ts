@@ -83,7 +83,7 @@ describe('mqtt module', () => {
     await broker?.close();
   });
 
-  test('status is retained online; door state is retained', async () => {
+  test('status is retained online; door state is retained', async (t) => {
     await waitFor('online', () => inbox.on(`${base}/status`).find((m) => m.text === 'online'));
     daemon.ctx.bus.emit('doorState', { state: 'unlocked', time: new Date().toISOString() });
     await waitFor('door state', () => inbox.on(`${base}/door/state`).find((m) => m.text === 'unlocked'));
@@ -91,6 +91,7 @@ describe('mqtt module', () => {
       `${base}/status`,
       `${base}/door/state`,
     ]);
+    t.after(() => late.endAsync(true));
     const lateInbox = new Inbox(late);
     await waitFor('retained status', () => lateInbox.on(`${base}/status`).find((m) => m.retain && m.text === 'online'));
     await waitFor('retained door', () =>

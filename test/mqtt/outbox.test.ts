@@ -104,12 +104,14 @@ describe('outbox against a real broker', () => {
     return { child, lines };
   }
 
-  test('broker stopped during a burst of 200 events → all delivered after restart, in order, ids unique', async () => {
+  test('broker stopped during a burst of 200 events → all delivered after restart, in order, ids unique', async (t) => {
     const daemon = await fakeDaemon('burst');
     const topic = 'facegate/burst/event/access';
     const watcher = await observer(broker.url, broker.protocolVersion, 'burst-watcher', [topic]);
+    t.after(() => watcher.endAsync(true));
     const inbox = new Inbox(watcher);
     const mod = createMqttModule(daemon.ctx, testMqttConfig(broker.url, broker.protocolVersion));
+    t.after(() => mod.stop());
     await mod.start();
     await waitFor('connected', () => (mod.connected ? true : undefined));
     for (let i = 0; i < 60; i += 1) daemon.ctx.bus.emit('access', accessEvent(i));
@@ -130,7 +132,7 @@ describe('outbox against a real broker', () => {
     await watcher.endAsync();
   });
 
-  test('process SIGKILLed mid-burst and restarted → every journaled event delivered in order, then the burst completes', async () => {
+  test('process SIGKILLed mid-burst and restarted → every journaled event delivered in order, then the burst completes', async (t) => {
     const dir = tmp('kill');
     const topic = 'facegate/killed/event/access';
     const journalFile = path.join(dir, 'data', 'mqtt-outbox.jsonl');
@@ -142,8 +144,10 @@ describe('outbox against a real broker', () => {
       };
     };
     const watcher = await observer(broker.url, broker.protocolVersion, 'kill-watcher', [topic]);
+    t.after(() => watcher.endAsync(true));
     const inbox = new Inbox(watcher);
     const first = spawnKiosk({ dir, kioskId: 'killed', burstFrom: 0, burstTo: 200, burstDelayMs: 5 });
+    t.after(() => first.child.kill('SIGKILL'));
     await waitFor('some events delivered', () => (firstSeen(inbox, topic).length >= 40 ? true : undefined), 60_000);
     // Broker away too, so the kill lands with a backlog that only the journal holds.
     await broker.stop();
@@ -157,6 +161,7 @@ describe('outbox against a real broker', () => {
     await broker.start();
     // The restarted kiosk republishes what the journal holds, then the door flow carries on.
     const second = spawnKiosk({ dir, kioskId: 'killed', burstFrom: lastJournaled + 1, burstTo: 200, burstDelayMs: 0 });
+    t.after(() => second.child.kill('SIGKILL'));
     await waitFor('burst done', () => (second.lines.includes('burst-done') ? true : undefined), 60_000);
     await waitFor('all 200 delivered', () => (firstSeen(inbox, topic).length >= 200 ? true : undefined), 60_000);
     assert.deepEqual(firstSeen(inbox, topic), expectedIds(200));

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { modelKinds } from '../../src/cli/model-kinds.ts';
+import { loadModelKinds } from '../../src/cli/model-kinds.ts';
 import { type PinnedModelSpec, pinnedModelKind, verifiedModelFiles } from '../../src/models/pinned-kind.ts';
 import { faceReidSpec, minifasnetSpec, yunetSpec } from '../../src/recognition/graph-model-kinds.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
@@ -103,7 +103,8 @@ test('import from a directory: pinned hashes required, one line per refusal', as
   assert.equal((await kind.list(models))[0]!.status, 'ready');
 });
 
-test('yunet, face-reid and minifasnet are registered for models list | fetch | import', () => {
+test('yunet, face-reid and minifasnet are registered for models list | fetch | import', async () => {
+  const modelKinds = await loadModelKinds();
   for (const k of ['yunet', 'face-reid', 'minifasnet']) {
     const kind = modelKinds.find((m) => m.kind === k);
     assert.ok(kind?.fetch && kind.importFrom, k);
@@ -135,6 +136,7 @@ test('importing the real models (offline), then a tampered file is refused befor
   skip: skipUnlessShared,
 }, async () => {
   const models = path.join(root, 'real');
+  const modelKinds = await loadModelKinds();
   for (const { spec: s, dir } of shipped) {
     const kind = modelKinds.find((k) => k.kind === s.kind)!;
     assert.equal((await kind.list(models))[0]!.status, 'missing');

@@ -8,7 +8,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import mqtt from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { type SigningKey, signCommand } from '../../mqtt/auth.ts';
 import { buildTopics, defaultBaseTopic, isCommandVerb } from '../../mqtt/topics.ts';
 import { ExitCode, errorMessage, FacegateError } from '../../util/errors.ts';
@@ -102,9 +102,11 @@ export function registerAdminCommands(program: Command): void {
         if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
           throw new FacegateError('--timeout must be a positive number of milliseconds');
         const protocolVersion = opts.protocol === '4' ? 4 : 5;
-        let client: mqtt.MqttClient;
+        let client: MqttClient;
+        // Loaded here: `admin sign` and `admin keygen` need no MQTT client.
+        const { connectAsync } = await import('mqtt');
         try {
-          client = await mqtt.connectAsync(opts.mqtt, {
+          client = await connectAsync(opts.mqtt, {
             protocolVersion,
             connectTimeout: Math.min(timeoutMs, 10_000),
             reconnectPeriod: 0,

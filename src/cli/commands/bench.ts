@@ -106,8 +106,6 @@ export function registerBenchCommands(program: Command): void {
     .option('--shared <dir>', 'the shared test data directory', defaultSharedDir())
     .action(async (opts: { source: string; duration: string; shared: string }, cmd: Command) => {
       const flags = globalFlags(cmd);
-      // The same memory set-up as `facegate run`, so the RSS measured is the daemon's.
-      process.setSourceMapsEnabled(false);
       const { benchE2e } = await import('../../../bench/e2e.ts');
       const r = await benchE2e({
         sharedDir: opts.shared,

@@ -1,7 +1,6 @@
 /** `facegate db list | show <id> | remove <id> | export <file> | import <file>`. Output never includes vectors. */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parseDbFile } from '../../store/migrations.ts';
 import type { Identity } from '../../store/schema.ts';
 import { ExitCode, FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
@@ -90,6 +89,7 @@ export function registerDbCommands(program: Command): void {
       } catch (err) {
         throw new FacegateError(`${file}: cannot read as JSON (${(err as Error).message.split('\n')[0]})`);
       }
+      const { parseDbFile } = await import('../../store/migrations.ts');
       const parsed = parseDbFile(raw);
       if (!parsed.ok) throw new FacegateError(`${file}: not a facegate database export (${parsed.error})`);
       const target = await openDb(cmd);

@@ -4,9 +4,10 @@ import { resolveModelsDir } from '../../models/paths.ts';
 import type { ModelKind } from '../../models/registry.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
-import { modelKinds } from '../model-kinds.ts';
+import { loadModelKinds } from '../model-kinds.ts';
 
-function kindNamed(kind: string): ModelKind {
+async function kindNamed(kind: string): Promise<ModelKind> {
+  const modelKinds = await loadModelKinds();
   const found = modelKinds.find((k) => k.kind === kind);
   if (!found)
     throw new FacegateError(`unknown model kind "${kind}" (known: ${modelKinds.map((k) => k.kind).join(', ')})`);
@@ -22,7 +23,7 @@ export function registerModelsCommands(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const flags = globalFlags(cmd);
       const dir = resolveModelsDir(flags.modelsDir);
-      const rows = (await Promise.all(modelKinds.map((k) => k.list(dir)))).flat();
+      const rows = (await Promise.all((await loadModelKinds()).map((k) => k.list(dir)))).flat();
       const human = rows
         .map(
           (r) =>
@@ -38,7 +39,7 @@ export function registerModelsCommands(program: Command): void {
     .option('--name <name>', 'name to store them under (for kinds with several models, e.g. a style)')
     .action(async (kind: string, source: string, opts: { name?: string }, cmd: Command) => {
       const flags = globalFlags(cmd);
-      const k = kindNamed(kind);
+      const k = await kindNamed(kind);
       if (!k.importFrom) throw new FacegateError(`models of kind "${kind}" cannot be imported`);
       const summary = await k.importFrom(source, resolveModelsDir(flags.modelsDir), opts.name);
       output(flags, { ok: true, kind, summary }, summary);
@@ -49,7 +50,7 @@ export function registerModelsCommands(program: Command): void {
     .description('download weights from their public home, checked against pinned sha256s')
     .action(async (kind: string, name: string | undefined, _opts, cmd: Command) => {
       const flags = globalFlags(cmd);
-      const k = kindNamed(kind);
+      const k = await kindNamed(kind);
       if (!k.fetch) throw new FacegateError(`models of kind "${kind}" are not downloaded (${k.description})`);
       const summary = await k.fetch(resolveModelsDir(flags.modelsDir), name);
       output(flags, { ok: true, kind, summary }, summary);

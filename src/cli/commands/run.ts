@@ -76,9 +76,6 @@ export function registerRunCommand(program: Command): void {
     .option('--http-port <n>', 'port of the kiosk page, /healthz and /metrics on 127.0.0.1 (default 8080)')
     .action(async (flags: RunFlags, cmd: Command) => {
       const global = globalFlags(cmd);
-      // A daemon runs for months: it gives up Node's source-map support (tsx turns it on), which would keep every
-      // loaded module's source map in memory. Errors are logged as messages; stacks point at transpiled lines.
-      process.setSourceMapsEnabled(false);
       // Imported here, not at the top: every other command would otherwise load the whole daemon.
       const [{ loadConfig }, { compose }, { createLogger }] = await Promise.all([
         import('../../config/load.ts'),

@@ -3,6 +3,7 @@
  * the exposure settle), but it works on any V4L2 camera. One shot every `intervalMs` (default 1000), never two at once.
  * node-webcam builds a shell command line, so the device must be a plain path.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,11 @@ interface NodeWebcam {
 const PLAIN_PATH = /^[\w./-]+$/;
 /** An absent camera or program is looked for again no faster than this. */
 const ABSENT_RETRY_MS = 5000;
+/**
+ * One shot may take this long before it counts as failed: fswebcam opens the device, skips 2 frames and writes a
+ * JPEG, ~1 s on a USB camera; a wedged driver must not hold `stop()` (which waits for the shot) for ever.
+ */
+const SHOT_TIMEOUT_MS = 15_000;
 
 interface NodeWebcamModule {
   create(opts: Record<string, unknown>): NodeWebcam;
@@ -70,6 +76,11 @@ export class WebcamCamera extends CameraSourceBase {
       this.retry('no-camera', `${this.fswebcam} not found (install the Debian package fswebcam)`, ABSENT_RETRY_MS);
       return;
     }
+    // No device node, no camera: decided here, not from fswebcam's wording of the failure (which differs by version).
+    if (!existsSync(this.device)) {
+      this.retry('no-camera', `${this.device} not found`, ABSENT_RETRY_MS);
+      return;
+    }
     try {
       this.workDir ??= await mkdtemp(path.join(tmpdir(), 'facegate-webcam-'));
       const location = path.join(this.workDir, 'shot');
@@ -106,12 +117,17 @@ export class WebcamCamera extends CameraSourceBase {
       verbose: false,
     });
     webcam.bin = this.fswebcam;
+    let timer: NodeJS.Timeout | undefined;
     const written = await new Promise<string>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`fswebcam gave no shot within ${SHOT_TIMEOUT_MS / 1000} s`)),
+        SHOT_TIMEOUT_MS,
+      );
       webcam.capture(location, (err, data) => {
         if (err) reject(err instanceof Error ? err : new Error(String(err)));
         else resolve(typeof data === 'string' ? data : `${location}.jpg`);
       });
-    });
+    }).finally(() => clearTimeout(timer));
     return readFile(written);
   }
 }

@@ -14,9 +14,10 @@
  * daemon job runs in its own worker thread, and terminating that worker (preemption) ends the helper with it.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../../runtime/tf.ts';
+import { siblingEntry, startWorker } from '../../util/entry.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { OtherLoad } from '../cpu-share.ts';
 import { type Block, bandInput, exchange, fastBand, type NormIn, planBands } from './band.ts';
@@ -38,7 +39,7 @@ class FastHelper {
   constructor(backend: string) {
     // Started from a job's worker thread, the helper inherits that thread's nice value (Linux copies it to new
     // threads) and is terminated with it.
-    this.worker = new Worker(new URL('./band-bootstrap.mjs', import.meta.url));
+    this.worker = startWorker(siblingEntry(import.meta.url, 'band-worker'));
     this.worker.unref();
     this.worker.on('message', (r: HelperReply) => {
       const w = this.waiting;

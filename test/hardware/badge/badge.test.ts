@@ -88,7 +88,7 @@ describe('stdin badge source', () => {
     await source.stop();
   });
 
-  test('a process whose stdin is /dev/null (as under systemd) keeps running', async () => {
+  test('a process whose stdin is /dev/null (as under systemd) keeps running', async (t) => {
     const script = path.join(work, 'stdin-child.mts');
     writeFileSync(
       script,
@@ -101,6 +101,7 @@ setTimeout(() => { process.stdout.write('still alive'); process.exit(0); }, 300)
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    t.after(() => child.kill('SIGKILL'));
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => {

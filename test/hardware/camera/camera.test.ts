@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
@@ -233,6 +233,22 @@ describe('webcam camera (node-webcam / fswebcam)', () => {
     await rec.until('no-camera', () => rec.has('no-camera'));
     await rec.camera.stop();
     assert.equal(rec.frames.length, 0);
+  });
+
+  test('with fswebcam installed, an absent device is no-camera whatever fswebcam says about it', async (t) => {
+    // Seen: fswebcam appearing on the machine turned this into endless "reconnecting" retries. A stand-in that
+    // fails with wording the source does not know, so the state must come from the device path itself.
+    const fswebcam = path.join(work, 'fswebcam-stand-in');
+    writeFileSync(fswebcam, '#!/bin/sh\necho "VIDIOC_S_INPUT: Inappropriate ioctl for device" >&2\nexit 1\n');
+    chmodSync(fswebcam, 0o755);
+    const rec = new Recorder(
+      createCamera('webcam:/dev/video-facegate-absent', { intervalMs: 50, fswebcamPath: fswebcam }),
+      t,
+    );
+    await rec.until('no-camera', () => rec.has('no-camera'));
+    assert.equal(rec.frames.length, 0);
+    assert.equal(rec.has('reconnecting'), false);
+    assert.match(rec.states.at(-1)?.detail ?? '', /\/dev\/video-facegate-absent not found; retrying in/);
   });
 
   test('a missing fswebcam binary is no-camera with the package to install, whatever the device', async (t) => {

@@ -19,7 +19,12 @@ before(async () => {
 });
 
 /** Direct definition of TF's SAME stride-2 transposed conv (output 2H), for an independent reference. */
-function naiveTranspose(x: Float32Array, [h, w, cin]: number[], f: Float32Array, cout: number): Float32Array {
+function naiveTranspose(
+  x: Float32Array,
+  [h, w, cin]: readonly [number, number, number],
+  f: Float32Array,
+  cout: number,
+): Float32Array {
   const out = new Float32Array(4 * h * w * cout);
   for (let i = 0; i < h; i++)
     for (let j = 0; j < w; j++)
@@ -29,9 +34,12 @@ function naiveTranspose(x: Float32Array, [h, w, cin]: number[], f: Float32Array,
           const ox = 2 * j + kx;
           if (oy >= 2 * h || ox >= 2 * w) continue;
           for (let co = 0; co < cout; co++)
-            for (let ci = 0; ci < cin; ci++)
-              out[(oy * 2 * w + ox) * cout + co] +=
+            for (let ci = 0; ci < cin; ci++) {
+              const k = (oy * 2 * w + ox) * cout + co;
+              out[k] =
+                (out[k] as number) +
                 (x[(i * w + j) * cin + ci] as number) * (f[((ky * 3 + kx) * cout + co) * cin + ci] as number);
+            }
         }
   return out;
 }

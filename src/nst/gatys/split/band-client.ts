@@ -2,9 +2,10 @@
  * The coordinator's handle on a band running in a helper worker thread (vgg-band-worker.ts). Requests are
  * strictly sequential per worker, so one pending promise at a time is enough.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../../../runtime/tf.ts';
+import { siblingEntry, startWorker } from '../../../util/entry.ts';
 import { FacegateError } from '../../../util/errors.ts';
 import type { VggConv } from '../vgg.ts';
 import type { BandReply, BandRequest, Block } from './band-worker.ts';
@@ -24,7 +25,7 @@ export class WorkerBand {
   constructor(convs: readonly VggConv[], backend: string) {
     // Started from the job's worker thread, the helper inherits its nice value (Linux copies it to new threads;
     // checked) and is terminated with it when a job is cancelled.
-    this.worker = new Worker(new URL('./band-bootstrap.mjs', import.meta.url));
+    this.worker = startWorker(siblingEntry(import.meta.url, 'band-worker'));
     this.worker.on('message', (r: BandReply) => {
       const p = this.pending;
       this.pending = undefined;
