@@ -13,9 +13,13 @@ export function buildProgram(): Command {
     .description('Edge kiosk daemon for door access: badge-plus-face verification, relay, MQTT, welcome portraits')
     .option(
       '--config <file>',
-      'YAML config file (default: /etc/facegate/config.yaml if present, else embedded defaults)',
+      'YAML config file (also FACEGATE_CONFIG; default: /etc/facegate/config.yaml if present, else embedded defaults)',
     )
-    .option('--db <file>', 'face database file (default: data/faces.json)')
+    .option(
+      '--data-dir <dir>',
+      'data directory: database, audit log, journals (also FACEGATE_DATA_DIR; default: data.dir, else /var/lib/facegate when /etc/facegate/config.yaml exists, else ./data)',
+    )
+    .option('--db <file>', 'face database file (default: <data dir>/faces.json)')
     .option('--models-dir <dir>', 'where imported and downloaded weights live (also FACEGATE_MODELS_DIR)')
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
     .option('--json', 'machine-readable output')

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { EventBus } from '../bus/event-bus.ts';
 import type { DaemonContext, DaemonModule, FaceAnalyser } from '../bus/module.ts';
+import { faceDbFile } from '../config/locations.ts';
 import type { FacegateConfig } from '../config/schema.ts';
 import { cropFace } from '../display/card.ts';
 import { DoorFlow } from '../door/door-flow.ts';
@@ -130,7 +131,7 @@ export class Controller {
     const dataDir = path.resolve(config.data.dir);
     await mkdir(dataDir, { recursive: true });
     // Followed: a change by the CLI or another writer is picked up within a second (FaceDb's watch + poll).
-    this.db = await FaceDb.open(config.data.dbFile ?? path.join(dataDir, 'faces.json'), {
+    this.db = await FaceDb.open(faceDbFile(config.data), {
       watch: true,
       onWatchError: (message) =>
         logger.warn({ event: 'db-reload-failed', error: message }, `face database change not loaded: ${message}`),

@@ -3,6 +3,7 @@
  * they win over the config file, which wins over the embedded defaults.
  */
 import type { Command } from 'commander';
+import { faceDbFile } from '../../config/locations.ts';
 import type { ConfigOverrides, FacegateConfig } from '../../config/schema.ts';
 import type { GuardedProcess } from '../../daemon/lifecycle.ts';
 import { globalFlags } from '../context.ts';
@@ -15,7 +16,6 @@ interface RunFlags {
   mode?: string;
   kioskId?: string;
   logLevel?: string;
-  dataDir?: string;
   fps?: string;
   unlockPulseMs?: string;
   failSafe?: boolean;
@@ -48,7 +48,7 @@ export function runOverrides(flags: RunFlags, global: ReturnType<typeof globalFl
       failSafe: flags.failSafe,
     },
     logging: { level: flags.logLevel as FacegateConfig['logging']['level'] | undefined },
-    data: { dir: flags.dataDir, dbFile: global.db },
+    data: { dir: global.dataDir, dbFile: global.db },
     recognition: { backend: global.backend, modelsDir: global.modelsDir },
     // `--mqtt none` turns the bridge off; any other value is the broker URL (checked by the schema).
     mqtt: flags.mqtt === 'none' ? { enabled: false } : { url: flags.mqtt },
@@ -66,7 +66,6 @@ export function registerRunCommand(program: Command): void {
     .option('--mode <mode>', 'badge+face | face | badge')
     .option('--kiosk-id <id>', 'this kiosk’s id (MQTT topics, fleet records)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
-    .option('--data-dir <dir>', 'writable data directory (database, journals)')
     .option('--fps <n>', 'camera frames per second')
     .option('--unlock-pulse-ms <ms>', 'how long a grant unlocks the door')
     .option('--fail-safe', 'unlock on failure/exit (maglocks with fire release); default fail-secure')
@@ -98,7 +97,11 @@ export function registerRunCommand(program: Command): void {
       ]);
       const { config, file } = await loadConfig(global.config, runOverrides(flags, global));
       const logger = createLogger({ level: config.logging.level, base: { kioskId: config.kioskId } });
-      logger.info({ event: 'config', file: file ?? '(embedded defaults)' }, `config: ${file ?? 'embedded defaults'}`);
+      const database = faceDbFile(config.data);
+      logger.info(
+        { event: 'config', file: file ?? '(embedded defaults)', database },
+        `config: ${file ?? 'embedded defaults'}; database: ${database}`,
+      );
       const metrics = createMetrics();
       const controller = await Controller.start({
         config,

@@ -7,12 +7,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from '../../config/gatys-defaults.ts';
-import { resolveModelsDir } from '../../models/paths.ts';
 import { vgg19Path } from '../../nst/catalog.ts';
 import type { StylizeProgress } from '../../nst/engine.ts';
 import { encodeImage, loadImage, type RgbImage } from '../../runtime/image.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
+import { cliModelsDir } from '../locations.ts';
 
 interface StylizeFlags {
   style?: string;
@@ -84,7 +84,7 @@ export function registerStylizeCommands(program: Command): void {
       if (opts.method !== 'fast' && opts.method !== 'gatys')
         throw new FacegateError(`unknown method "${opts.method}" (fast or gatys)`);
       const format = formatFor(opts.output);
-      const modelsDir = resolveModelsDir(flags.modelsDir);
+      const modelsDir = await cliModelsDir(cmd);
       const content = await loadImage(contentFile);
       let styleImage: RgbImage | undefined;
       if (opts.method === 'gatys') {
