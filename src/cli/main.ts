@@ -1,11 +1,13 @@
 /**
  * The `facegate` command line. Each command group lives in its own file under `commands/` and registers itself
- * here; this file only owns the global flags and the one rule for errors: a FacegateError is one line on stderr
- * and its exit code, anything else is a bug and gets the stack.
+ * here; this file only owns the global flags; errors are printed by errors.ts (one line, or JSON with --json) and
+ * help conventions (global options everywhere, examples) apply to every command.
  */
-import { Command, CommanderError } from 'commander';
-import { ExitCode, FacegateError } from '../util/errors.ts';
+import { Command } from 'commander';
+import { ExitCode } from '../util/errors.ts';
 import { commandGroups } from './commands/index.ts';
+import { reportError, wantsJson } from './errors.ts';
+import { addExamples } from './examples.ts';
 import { processKeptAlive } from './keep-alive.ts';
 
 export function buildProgram(): Command {
@@ -23,9 +25,12 @@ export function buildProgram(): Command {
     .option('--models-dir <dir>', 'where imported and downloaded weights live (also FACEGATE_MODELS_DIR)')
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
     .option('--json', 'machine-readable output')
-    .showHelpAfterError()
+    // Global options in every sub-command's help; usage errors are printed by main() as one line.
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({ outputError: () => undefined })
     .exitOverride();
   for (const register of commandGroups) register(program);
+  addExamples(program);
   return program;
 }
 
@@ -35,18 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and version are "errors" to commander; usage mistakes are exit 2 like any bad input.
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.error;
-    }
-    if (err instanceof FacegateError) {
-      process.stderr.write(`facegate: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(
-      `facegate: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    return ExitCode.error;
+    return reportError(err, wantsJson(argv));
   }
 }
 

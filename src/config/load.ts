@@ -7,6 +7,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ExitCode, FacegateError } from '../util/errors.ts';
+import { didYouMean } from './keys.ts';
 import {
   anchorSystemPaths,
   fallbackDataDir,
@@ -80,7 +81,7 @@ export function describeConfigIssues(error: z.ZodError): string[] {
     const where = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       const prefix = where ? `${where}.` : '';
-      return issue.keys.map((k) => `${prefix}${k}: unknown key`).join('; ');
+      return issue.keys.map((k) => `${prefix}${k}: unknown key${didYouMean(where, k)}`).join('; ');
     }
     return `${where || '(root)'}: ${issue.message}`;
   });
