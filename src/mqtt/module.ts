@@ -14,6 +14,7 @@ import type { RelayState } from '../hardware/relay/relay.ts';
 import { errorMessage, FacegateError } from '../util/errors.ts';
 import { facegateVersion } from '../util/version.ts';
 import { CommandVerifier, parsePublicKey } from './auth.ts';
+import { probeMqttBroker } from './broker-probe.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
 import { FleetSync, mqttFleetIo } from './fleet.ts';
 import { DiscoveryAnnouncer, LOCK_STATE_PAYLOADS } from './homeassistant.ts';
@@ -69,6 +70,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
   let client: MqttClient | null = null;
   let broker: EmbeddedBroker | null = null;
   let url: string | null = null;
+  let stopping = false;
   let outbox: Outbox | null = null;
   let publisher: OutboxPublisher | null = null;
   let verifier: CommandVerifier | null = null;
@@ -165,8 +167,23 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     overflow?.setConnected(false);
     publisher?.setConnected(false);
     fleet?.disconnected();
-    logger.warn({ event: 'mqtt', url }, 'broker connection lost; events are kept in the outbox');
+    // Our own stop closes the connection: not a warning.
+    if (!stopping) logger.warn({ event: 'mqtt', url }, 'broker connection lost; events are kept in the outbox');
     ctx.bus.emit('brokerState', { connected: false });
+  }
+
+  /** A broker already answering where the embedded one would listen (Mosquitto on 1883), or null. */
+  async function existingBroker(): Promise<string | null> {
+    const { host, port, useExisting } = config.embeddedBroker;
+    if (!useExisting || port === 0) return null;
+    const probeHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    if (!(await probeMqttBroker(probeHost, port))) return null;
+    const found = `mqtt://${probeHost.includes(':') ? `[${probeHost}]` : probeHost}:${port}`;
+    logger.info(
+      { event: 'mqtt', url: found, existing: true },
+      `using the MQTT broker already answering on ${probeHost}:${port} (mqtt.embeddedBroker.useExisting: false starts our own)`,
+    );
+    return found;
   }
 
   async function start(): Promise<void> {
@@ -187,11 +204,14 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
       nonces,
       now,
     });
-    if (!verifier.configured)
-      logger.warn(
+    if (!verifier.configured) {
+      // The embedded defaults (no broker configured) are a kiosk trying things out: said, not warned about.
+      const level = config.url ? 'warn' : 'info';
+      logger[level](
         { event: 'mqtt' },
         'no mqtt.adminSecret / FACEGATE_ADMIN_SECRET or admin keys: admin commands are refused',
       );
+    }
     outbox = await Outbox.open(ctx.dataDir, {
       maxEvents: config.outbox.maxEvents,
       maxAudit: config.outbox.maxAuditEvents,
@@ -225,6 +245,9 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     if (!url) {
       if (!config.embeddedBroker.enabled)
         throw new FacegateError('mqtt: no url configured and the embedded broker is disabled', 78);
+      url = await existingBroker();
+    }
+    if (!url) {
       const started = await startEmbeddedBroker(config.embeddedBroker.host, config.embeddedBroker.port, {
         maxPacketBytes: largestPayload + PACKET_OVERHEAD_BYTES,
       });
@@ -309,6 +332,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
   }
 
   async function stop(): Promise<void> {
+    stopping = true;
     inbound.stop(); // the last refusal summary still reaches the journal
     ha?.stop();
     for (const off of unsubscribers.splice(0)) off();
