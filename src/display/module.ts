@@ -4,6 +4,7 @@
  *
  * A display that cannot listen (port taken) is logged and left off: the door keeps working without its screen.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { DaemonContext, DaemonModule, FaceAnalyser } from '../bus/module.ts';
@@ -12,7 +13,7 @@ import type { HttpConfig } from '../config/sections/http.ts';
 import type { ModuleFactory } from '../daemon/controller.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { resolveModelsDir } from '../models/paths.ts';
-import { DEFAULT_FAST_STYLES } from '../nst/catalog.ts';
+import { DEFAULT_FAST_STYLES, fastStyleDir } from '../nst/catalog.ts';
 import type { FaceBox } from '../recognition/pipeline.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -36,6 +37,8 @@ export interface DisplayDeps {
   preview?: PreviewSource;
   /** Observes each finished, failed or preempted portrait job (tests, benchmarks). */
   onPortraitJob?: (outcome: JobOutcome) => void;
+  /** Whether a fast style is installed; only installed styles are rotated through. */
+  styleInstalled?: (style: string) => boolean;
 }
 
 export interface DisplayModule extends DaemonModule {
@@ -187,6 +190,7 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
           renderer: deps.renderer,
           config: portraitsConfig,
           styles: portraitsConfig.styles.length > 0 ? portraitsConfig.styles : DEFAULT_FAST_STYLES,
+          styleInstalled: deps.styleInstalled,
           onPortraitsChanged: refreshPortraits,
           onProgress: (progress) => state.setProgress(progress),
           onJob: deps.onPortraitJob,
@@ -252,12 +256,13 @@ export function displayModuleFactory(
   metrics: Metrics,
   extra: Omit<DisplayDeps, 'metrics' | 'renderer'> = {},
 ): ModuleFactory {
-  return (ctx: DaemonContext, config: FacegateConfig) =>
-    createDisplayModule(ctx, config.http, {
+  return (ctx: DaemonContext, config: FacegateConfig) => {
+    const modelsDir = resolveModelsDir(undefined, config.recognition.modelsDir ?? undefined);
+    return createDisplayModule(ctx, config.http, {
+      styleInstalled: (style) => existsSync(fastStyleDir(modelsDir, style)),
       ...extra,
       metrics,
-      renderer: createNstRenderer({
-        modelsDir: resolveModelsDir(undefined, config.recognition.modelsDir ?? undefined),
-      }),
+      renderer: createNstRenderer({ modelsDir }),
     });
+  };
 }

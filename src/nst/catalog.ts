@@ -42,6 +42,11 @@ export function vgg19HowToGet(): string {
   );
 }
 
+/** Where a fast style's checkpoint directory lives. */
+export function fastStyleDir(modelsDir: string, name: string): string {
+  return path.join(modelsDir, 'fast-style', name);
+}
+
 export function vgg19Path(modelsDir: string): string {
   return path.join(modelsDir, 'vgg19', VGG19_FILE);
 }
