@@ -222,7 +222,6 @@ export class Controller {
     logger.info(
       {
         event: 'started',
-        kioskId: config.kioskId,
         mode: door.mode,
         backend: this.analyser.backend,
         encoder: this.analyser.encoderId,
@@ -232,7 +231,7 @@ export class Controller {
         badgeSources: config.badge.sources,
         db: this.db.file,
       },
-      `facegate running: ${door.mode} mode, ${this.analyser.backend} backend, ${this.analyser.encoderId} at ${this.analyser.threshold}`,
+      `facegate running as kiosk ${config.kioskId}: ${door.mode} mode, ${this.analyser.backend} backend, ${this.analyser.encoderId} at ${this.analyser.threshold}`,
     );
   }
 

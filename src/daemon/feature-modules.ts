@@ -8,10 +8,15 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { createMqttModule } from '../mqtt/module.ts';
 import type { ModuleFactory } from './controller.ts';
 
-export function featureModules(config: FacegateConfig, metrics: Metrics): ModuleFactory[] {
+export interface FeatureHooks {
+  /** The kiosk page's address, once it listens. */
+  onDisplayUrl?: (url: string) => void;
+}
+
+export function featureModules(config: FacegateConfig, metrics: Metrics, hooks: FeatureHooks = {}): ModuleFactory[] {
   const modules: ModuleFactory[] = [];
   // The display first: it must be listening when MQTT announces its first broker state.
-  if (config.http.enabled) modules.push(displayModuleFactory(metrics));
+  if (config.http.enabled) modules.push(displayModuleFactory(metrics, { onListening: hooks.onDisplayUrl }));
   if (config.mqtt.enabled) {
     modules.push((ctx, cfg) => {
       const mqtt = createMqttModule(ctx, cfg.mqtt, { badge: cfg.badge, doorContact: cfg.door.contact !== null });

@@ -39,6 +39,8 @@ export interface DisplayDeps {
   onPortraitJob?: (outcome: JobOutcome) => void;
   /** Whether a fast style is installed; only installed styles are rotated through. */
   styleInstalled?: (style: string) => boolean;
+  /** Told the page's address once the server listens (the first-run hint on a terminal). */
+  onListening?: (url: string) => void;
 }
 
 export interface DisplayModule extends DaemonModule {
@@ -219,10 +221,9 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
       });
       try {
         port = await server.listen(config.port, config.bind);
-        logger.info(
-          { event: 'display', url: `http://${config.bind}:${port}/` },
-          `display on http://${config.bind}:${port}/`,
-        );
+        const url = `http://${config.bind}:${port}/`;
+        logger.info({ event: 'display', url }, `display on ${url}`);
+        deps.onListening?.(url);
       } catch (err) {
         server = null;
         logger.error(

@@ -197,7 +197,9 @@ export class PortraitService {
           ? 'portraits.styles is empty'
           : `none of the configured styles is installed (${styles.join(', ')}); get one with ` +
             `"facegate models fetch fast-style ${styles[0]}"`;
-    this.opts.logger.warn(
+    // Styles the admin named are a warning; the built-in list on a fresh clone without weights is just said.
+    const level = config.method === 'fast' && config.styles.length === 0 ? 'info' : 'warn';
+    this.opts.logger[level](
       { event: 'portrait-config', styles: config.method === 'fast' ? styles : undefined },
       `portraits: nothing to render with: ${why}; visitors wait for a portrait until then`,
     );

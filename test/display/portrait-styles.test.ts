@@ -27,15 +27,24 @@ after(async () => {
   await fx?.close();
 });
 
-async function service(sub: string, installed: Set<string>) {
-  const config = httpSection.parse({ portraits: { idleSeconds: 60 } }).portraits;
+async function service(sub: string, installed: Set<string>, configured: string[] = ['wave', 'udnie']) {
+  const config = httpSection.parse({ portraits: { idleSeconds: 60, styles: configured } }).portraits;
   const cache = await PortraitCache.open(
     path.join(fx.ctx.dataDir, sub),
     { maxCount: 30, maxAgeMs: 86_400_000 },
     () => clock,
   );
   const warnings: string[] = [];
-  const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg) });
+  const infos: string[] = [];
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        const { level, msg } = JSON.parse(line);
+        (level >= 40 ? warnings : infos).push(msg);
+      },
+    },
+  );
   const renderer = fakeRenderer(5);
   const outcomes: JobOutcome[] = [];
   const waiters: Array<(o: JobOutcome) => void> = [];
@@ -62,7 +71,14 @@ async function service(sub: string, installed: Set<string>) {
     clock += 61_000;
     s.maybeStart();
   };
-  return { s, renderer, warnings, idle, next: () => new Promise<JobOutcome>((resolve) => waiters.push(resolve)) };
+  return {
+    s,
+    renderer,
+    warnings,
+    infos,
+    idle,
+    next: () => new Promise<JobOutcome>((resolve) => waiters.push(resolve)),
+  };
 }
 
 test('no configured style installed: one warning at start, the visitor waits, and gets a portrait once one is', async () => {
@@ -108,4 +124,10 @@ test('the rotation skips styles that are not installed', async () => {
     h.renderer.requests.map((r) => r.style),
     ['udnie', 'udnie'],
   );
+});
+
+test('the built-in style list with none installed (a fresh clone) is said, not warned about', async () => {
+  const h = await service('defaults', new Set(), []);
+  assert.equal(h.warnings.length, 0);
+  assert.equal(h.infos.filter((m) => m.includes('none of the configured styles is installed')).length, 1);
 });

@@ -7,6 +7,7 @@ import { faceDbFile } from '../../config/locations.ts';
 import type { ConfigOverrides, FacegateConfig } from '../../config/schema.ts';
 import type { GuardedProcess } from '../../daemon/lifecycle.ts';
 import { globalFlags } from '../context.ts';
+import { firstRunHint } from '../first-run.ts';
 import { keepProcessAlive } from '../keep-alive.ts';
 
 interface RunFlags {
@@ -103,10 +104,15 @@ export function registerRunCommand(program: Command): void {
         `config: ${file ?? 'embedded defaults'}; database: ${database}`,
       );
       const metrics = createMetrics();
+      let displayUrl: string | null = null;
       const controller = await Controller.start({
         config,
         logger,
-        modules: featureModules(config, metrics),
+        modules: featureModules(config, metrics, {
+          onDisplayUrl: (url) => {
+            displayUrl = url;
+          },
+        }),
         guardProcess: process as unknown as GuardedProcess,
         onSignalShutdown: (signal) => {
           metrics.close();
@@ -118,6 +124,12 @@ export function registerRunCommand(program: Command): void {
         analysed: controller.analyser.analysedFrames ?? 0,
         dropped: controller.analyser.droppedFrames,
       }));
+      const hint = firstRunHint({
+        terminal: process.stdin.isTTY === true && process.stdout.isTTY === true,
+        stdinBadges: config.badge.sources.includes('stdin'),
+        displayUrl,
+      });
+      if (hint) logger.info({ event: 'hint' }, hint);
       // Started: stay alive on the camera, timers and sockets until a signal.
       keepProcessAlive();
     });
