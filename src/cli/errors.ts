@@ -30,6 +30,11 @@ export function reportError(err: unknown, json: boolean): number {
   if (err instanceof CommanderError) {
     // Help and version are "errors" to commander; usage mistakes are exit 2 like any bad input.
     if (err.exitCode === 0) return ExitCode.ok;
+    // A command group without its sub-command: commander has already printed that group's help.
+    if (err.code === 'commander.help') {
+      if (json) process.stdout.write(`${JSON.stringify({ error: 'a sub-command is needed', code: ExitCode.error })}\n`);
+      return ExitCode.error;
+    }
     message = usageLine(err);
     code = ExitCode.error;
   } else if (err instanceof FacegateError) {
