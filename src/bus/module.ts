@@ -117,4 +117,6 @@ export interface DaemonContext {
   metrics: MetricsView;
   /** Collects the next `samples` frames with exactly one good face, for enrollment by capture. */
   captureFrames(samples: number, timeoutMs: number, signal?: AbortSignal): Promise<Frame[]>;
+  /** Told the kiosk page's address once it listens (the first-run hint on a terminal). */
+  onDisplayUrl?: (url: string) => void;
 }

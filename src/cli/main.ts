@@ -1,12 +1,14 @@
 /**
  * The `facegate` command line. Each command group lives in its own file under `commands/` and registers itself
- * here; this file only owns the global flags and the one rule for errors: a FacegateError is one line on stderr
- * and its exit code, anything else is a bug and gets the stack.
+ * here; this file only owns the global flags; errors are printed by errors.ts (one line, or JSON with --json) and
+ * help conventions (global options everywhere, examples) apply to every command.
  */
-import { Command, CommanderError } from 'commander';
-import { ExitCode, FacegateError } from '../util/errors.ts';
+import { Command } from 'commander';
+import { ExitCode } from '../util/errors.ts';
 import { facegateVersion } from '../util/version.ts';
 import { commandGroups } from './commands/index.ts';
+import { reportError, wantsJson } from './errors.ts';
+import { addExamples } from './examples.ts';
 
 export function buildProgram(): Command {
   const program = new Command('facegate')
@@ -14,15 +16,22 @@ export function buildProgram(): Command {
     .version(facegateVersion(), '-V, --version', 'print the version of facegate')
     .option(
       '--config <file>',
-      'YAML config file (default: /etc/facegate/config.yaml if present, else embedded defaults)',
+      'YAML config file (also FACEGATE_CONFIG; default: /etc/facegate/config.yaml if present, else embedded defaults)',
     )
-    .option('--db <file>', 'face database file (default: data/faces.json)')
+    .option(
+      '--data-dir <dir>',
+      'data directory: database, audit log, journals (also FACEGATE_DATA_DIR; default: data.dir, else /var/lib/facegate when /etc/facegate/config.yaml exists, else ./data)',
+    )
+    .option('--db <file>', 'face database file (default: <data dir>/faces.json)')
     .option('--models-dir <dir>', 'where imported and downloaded weights live (also FACEGATE_MODELS_DIR)')
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
     .option('--json', 'machine-readable output')
-    .showHelpAfterError()
+    // Global options in every sub-command's help; usage errors are printed by main() as one line.
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({ outputError: () => undefined })
     .exitOverride();
   for (const register of commandGroups) register(program);
+  addExamples(program);
   return program;
 }
 
@@ -32,18 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and version are "errors" to commander; usage mistakes are exit 2 like any bad input.
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.error;
-    }
-    if (err instanceof FacegateError) {
-      process.stderr.write(`facegate: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(
-      `facegate: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    return ExitCode.error;
+    return reportError(err, wantsJson(argv));
   }
 }
 

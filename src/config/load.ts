@@ -2,11 +2,20 @@
  * Loading the configuration: embedded defaults < YAML file < environment (secrets) < command-line overrides,
  * validated once at start-up. Everything wrong is reported in one message (every bad key and why), exit code 78.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ExitCode, FacegateError } from '../util/errors.ts';
+import { didYouMean } from './keys.ts';
+import {
+  anchorSystemPaths,
+  fallbackDataDir,
+  fallbackModelsDir,
+  isInstalled,
+  resolveConfigFile,
+  systemConfigFile,
+} from './locations.ts';
 import { migrateConfig } from './migrate.ts';
 import { type ConfigOverrides, configSchema, type FacegateConfig } from './schema.ts';
 
@@ -21,6 +30,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   FACEGATE_MQTT_PASSWORD: 'mqtt.password',
   FACEGATE_KIOSK_ID: 'kioskId',
   FACEGATE_LOG_LEVEL: 'logging.level',
+  FACEGATE_DATA_DIR: 'data.dir',
+  FACEGATE_MODELS_DIR: 'recognition.modelsDir',
 };
 
 type Raw = Record<string, unknown>;
@@ -70,7 +81,7 @@ export function describeConfigIssues(error: z.ZodError): string[] {
     const where = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       const prefix = where ? `${where}.` : '';
-      return issue.keys.map((k) => `${prefix}${k}: unknown key`).join('; ');
+      return issue.keys.map((k) => `${prefix}${k}: unknown key${didYouMean(where, k)}`).join('; ');
     }
     return `${where || '(root)'}: ${issue.message}`;
   });
@@ -98,16 +109,40 @@ async function readYaml(file: string): Promise<Raw> {
   return doc;
 }
 
-/** `--config`, else the system file when present, else none (embedded defaults). */
-export function resolveConfigFile(flag?: string): string | null {
-  if (flag) return flag;
-  return existsSync(SYSTEM_CONFIG_FILE) ? SYSTEM_CONFIG_FILE : null;
+export { resolveConfigFile } from './locations.ts';
+
+/** The raw values each layer contributed, so `facegate config check` can say where every value came from. */
+export interface ConfigLayers {
+  file: Raw;
+  env: Raw;
+  flag: Raw;
+  /** Defaults that depend on the machine rather than the schema (data and models dirs of an installed kiosk). */
+  location: Raw;
 }
 
 export interface LoadedConfig {
   config: FacegateConfig;
   /** The file read, or null when running on embedded defaults. */
   file: string | null;
+  layers: ConfigLayers;
+}
+
+function hasPath(raw: Raw, dotted: string): boolean {
+  let node: unknown = raw;
+  for (const key of dotted.split('.')) {
+    if (!isPlainObject(node) || node[key] === undefined || node[key] === null) return false;
+    node = node[key];
+  }
+  return true;
+}
+
+/** The data dir (and models dir) an unnamed location falls back to: the service's on an installed kiosk. */
+function locationDefaults(merged: Raw, env: NodeJS.ProcessEnv): Raw {
+  const out: Raw = {};
+  if (!hasPath(merged, 'data.dir')) setPath(out, 'data.dir', fallbackDataDir(env));
+  if (!hasPath(merged, 'recognition.modelsDir') && isInstalled(env))
+    setPath(out, 'recognition.modelsDir', fallbackModelsDir(env));
+  return out;
 }
 
 export async function loadConfig(
@@ -115,10 +150,15 @@ export async function loadConfig(
   overrides: ConfigOverrides = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LoadedConfig> {
-  const resolved = file === null ? null : resolveConfigFile(file);
+  const resolved = file === null ? null : resolveConfigFile(file, env);
   const label = resolved ? `config ${resolved}` : 'config';
-  const fromFile = resolved ? migrateConfig(await readYaml(resolved), label) : {};
-  const merged = merge(merge(fromFile, envOverrides(env)), overrides as Raw);
+  const read = resolved ? migrateConfig(await readYaml(resolved), label) : {};
+  const isSystemFile = resolved !== null && path.resolve(resolved) === path.resolve(systemConfigFile(env));
+  const fromFile = isSystemFile ? anchorSystemPaths(read) : read;
+  const fromEnv = envOverrides(env);
+  const layered = merge(merge(fromFile, fromEnv), overrides as Raw);
+  const location = locationDefaults(layered, env);
+  const merged = merge(location, layered);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const issues = describeConfigIssues(parsed.error);
@@ -127,7 +167,11 @@ export async function loadConfig(
       ExitCode.config,
     );
   }
-  return { config: parsed.data, file: resolved };
+  return {
+    config: parsed.data,
+    file: resolved,
+    layers: { file: fromFile, env: fromEnv, flag: overrides as Raw, location },
+  };
 }
 
 /** The defaults alone, for tests and `facegate run` without any file. */

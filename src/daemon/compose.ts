@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { EventBus } from '../bus/event-bus.ts';
 import type { DaemonContext, Feature } from '../bus/module.ts';
+import { faceDbFile } from '../config/locations.ts';
 import type { FacegateConfig } from '../config/schema.ts';
 import { displayFeature } from '../display/module.ts';
 import { DoorFlow } from '../door/door-flow.ts';
@@ -54,6 +55,8 @@ export interface ComposeOptions {
    * resolves `exited` with the exit code (see signalExitCode). Omitted in-process in tests and the bench.
    */
   guardProcess?: GuardedProcess;
+  /** Told the kiosk page's address once it listens (the run command's first-run hint). */
+  onDisplayUrl?: (url: string) => void;
 }
 
 /** The running daemon. */
@@ -159,7 +162,7 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
     const dataDir = path.resolve(config.data.dir);
     await mkdir(dataDir, { recursive: true });
     // Followed: a change by the CLI or another writer is picked up within a second (FaceDb's watch + poll).
-    const faces = await FaceDb.open(config.data.dbFile ?? path.join(dataDir, 'faces.json'), {
+    const faces = await FaceDb.open(faceDbFile(config.data), {
       watch: true,
       onWatchError: (message) =>
         logger.warn({ event: 'db-reload-failed', error: message }, `face database change not loaded: ${message}`),
@@ -211,6 +214,7 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
       frames,
       metrics,
       captureFrames: (samples, timeoutMs, signal) => enrollment.capture(samples, timeoutMs, signal),
+      onDisplayUrl: options.onDisplayUrl,
     };
     const flow = new DoorFlow({
       bus,
@@ -270,7 +274,6 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
     logger.info(
       {
         event: 'started',
-        kioskId: config.kioskId,
         mode: door.mode,
         backend: analyser.backend,
         encoder: analyser.encoderId,
@@ -280,7 +283,7 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
         badgeSources: config.badge.sources,
         db: faces.file,
       },
-      `facegate running: ${door.mode} mode, ${analyser.backend} backend, ${analyser.encoderId} at ${analyser.threshold}`,
+      `facegate running as kiosk ${config.kioskId}: ${door.mode} mode, ${analyser.backend} backend, ${analyser.encoderId} at ${analyser.threshold}`,
     );
     return {
       bus,

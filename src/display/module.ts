@@ -4,12 +4,13 @@
  *
  * A display that cannot listen (port taken) is logged and left off: the door keeps working without its screen.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { DaemonContext, DaemonModule, Feature, MetricsView } from '../bus/module.ts';
 import type { HttpConfig } from '../config/sections/http.ts';
 import { resolveModelsDir } from '../models/paths.ts';
-import { DEFAULT_FAST_STYLES } from '../nst/catalog.ts';
+import { DEFAULT_FAST_STYLES, fastStyleDir } from '../nst/catalog.ts';
 import type { FaceBox } from '../recognition/pipeline.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -35,6 +36,10 @@ export interface DisplayDeps {
   preview?: PreviewSource;
   /** Observes each finished, failed or preempted portrait job (tests, benchmarks). */
   onPortraitJob?: (outcome: JobOutcome) => void;
+  /** Whether a fast style is installed; only installed styles are rotated through. */
+  styleInstalled?: (style: string) => boolean;
+  /** Told the page's address once the server listens (the first-run hint on a terminal). */
+  onListening?: (url: string) => void;
 }
 
 export interface DisplayModule extends DaemonModule {
@@ -181,6 +186,7 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
           renderer: deps.renderer,
           config: portraitsConfig,
           styles: portraitsConfig.styles.length > 0 ? portraitsConfig.styles : DEFAULT_FAST_STYLES,
+          styleInstalled: deps.styleInstalled,
           onPortraitsChanged: refreshPortraits,
           onProgress: (progress) => state.setProgress(progress),
           onJob: deps.onPortraitJob,
@@ -213,10 +219,9 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
       });
       try {
         port = await server.listen(config.port, config.bind);
-        logger.info(
-          { event: 'display', url: `http://${config.bind}:${port}/` },
-          `display on http://${config.bind}:${port}/`,
-        );
+        const url = `http://${config.bind}:${port}/`;
+        logger.info({ event: 'display', url }, `display on ${url}`);
+        deps.onListening?.(url);
       } catch (err) {
         server = null;
         logger.error(
@@ -251,10 +256,12 @@ function round(ms: number): number {
 export const displayFeature: Feature = {
   name: 'display',
   enabled: (config) => config.http.enabled,
-  create: (ctx, config) =>
-    createDisplayModule(ctx, config.http, {
-      renderer: createNstRenderer({
-        modelsDir: resolveModelsDir(undefined, config.recognition.modelsDir ?? undefined),
-      }),
-    }),
+  create: (ctx, config) => {
+    const modelsDir = resolveModelsDir(undefined, config.recognition.modelsDir ?? undefined);
+    return createDisplayModule(ctx, config.http, {
+      styleInstalled: (style) => existsSync(fastStyleDir(modelsDir, style)),
+      onListening: ctx.onDisplayUrl,
+      renderer: createNstRenderer({ modelsDir }),
+    });
+  },
 };

@@ -51,6 +51,8 @@ export interface PortraitServiceOptions {
   config: PortraitsConfig;
   /** Fast styles to rotate through (already defaulted), or ignored for Gatys. */
   styles: string[];
+  /** Whether a fast style's weights are installed; the rotation skips the others. Default: all are. */
+  styleInstalled?: (style: string) => boolean;
   onPortraitsChanged: () => void;
   onProgress: (progress: PortraitProgress | null) => void;
   onJob?: (outcome: JobOutcome) => void;
@@ -71,6 +73,8 @@ export class PortraitService {
   private offs: Array<() => void> = [];
   private readonly now: () => number;
   private stopped = false;
+  /** "Nothing to render with" is said once, not on every idle tick while visitors wait. */
+  private unrenderableWarned = false;
 
   constructor(private readonly opts: PortraitServiceOptions) {
     this.now = opts.now ?? Date.now;
@@ -106,6 +110,7 @@ export class PortraitService {
     const removed = await this.opts.cache.removeWhere((e) => !this.consented(e.identityId));
     if (removed > 0)
       this.opts.logger.info({ event: 'portraits-removed', count: removed }, 'removed portraits without consent');
+    if (this.opts.config.method === 'fast' && this.installedStyles().length === 0) this.warnUnrenderable();
     const tickMs = Math.min(1000, Math.max(50, (this.opts.config.idleSeconds * 1000) / 4));
     this.timer = setInterval(() => this.maybeStart(), tickMs);
     this.timer.unref();
@@ -175,6 +180,30 @@ export class PortraitService {
     if (removed > 0) this.opts.onPortraitsChanged();
   }
 
+  private installedStyles(): string[] {
+    const installed = this.opts.styleInstalled;
+    return installed ? this.opts.styles.filter((s) => installed(s)) : this.opts.styles;
+  }
+
+  private warnUnrenderable(): void {
+    if (this.unrenderableWarned) return;
+    this.unrenderableWarned = true;
+    const { config, styles } = this.opts;
+    const why =
+      config.method === 'gatys'
+        ? 'portraits.gatysStyleImage is not set'
+        : styles.length === 0
+          ? 'portraits.styles is empty'
+          : `none of the configured styles is installed (${styles.join(', ')}); get one with ` +
+            `"facegate models fetch fast-style ${styles[0]}"`;
+    // Styles the admin named are a warning; the built-in list on a fresh clone without weights is just said.
+    const level = config.method === 'fast' && config.styles.length === 0 ? 'info' : 'warn';
+    this.opts.logger[level](
+      { event: 'portrait-config', styles: config.method === 'fast' ? styles : undefined },
+      `portraits: nothing to render with: ${why}; visitors wait for a portrait until then`,
+    );
+  }
+
   private nextRequest(): RenderRequest | null {
     const { config } = this.opts;
     if (config.method === 'gatys') {
@@ -187,7 +216,9 @@ export class PortraitService {
         gatys: { alpha: config.gatysAlpha, beta: config.gatysBeta, learningRate: config.gatysLearningRate },
       };
     }
-    const style = this.opts.styles[this.styleIndex % Math.max(1, this.opts.styles.length)];
+    // Checked on every job (a stat per style, jobs are minutes apart): a style fetched later joins the rotation.
+    const styles = this.installedStyles();
+    const style = styles[this.styleIndex % Math.max(1, styles.length)];
     if (!style) return null;
     this.styleIndex += 1;
     const size = { width: config.renderSize, height: config.renderSize };
@@ -197,11 +228,8 @@ export class PortraitService {
   private runJob(candidate: Candidate): void {
     const request = this.nextRequest();
     if (!request) {
-      this.opts.logger.warn(
-        { event: 'portrait-config' },
-        'portraits: no style to render with (portraits.styles empty or portraits.gatysStyleImage unset)',
-      );
-      this.queue.clear();
+      // Visitors stay queued (bounded): installing a style later still gives them their portrait.
+      this.warnUnrenderable();
       return;
     }
     const controller = new AbortController();

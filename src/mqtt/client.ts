@@ -9,6 +9,7 @@ import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPac
 import type { Logger } from 'pino';
 import type { MqttConfig } from '../config/sections/mqtt.ts';
 import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
+import { probeMqttBroker } from './broker-probe.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
 
 export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
@@ -63,6 +64,7 @@ export class MqttTransport {
   private broker: EmbeddedBroker | null = null;
   private brokerUrl: string | null = null;
   private isConnected = false;
+  private stopping = false;
 
   constructor(opts: TransportOptions) {
     this.opts = opts;
@@ -112,6 +114,9 @@ export class MqttTransport {
     if (!this.brokerUrl) {
       if (!config.embeddedBroker.enabled)
         throw new FacegateError('mqtt: no url configured and the embedded broker is disabled', ExitCode.config);
+      this.brokerUrl = await this.existingBroker();
+    }
+    if (!this.brokerUrl) {
       const started = await startEmbeddedBroker(config.embeddedBroker.host, config.embeddedBroker.port, {
         maxPacketBytes,
       });
@@ -156,8 +161,23 @@ export class MqttTransport {
     });
   }
 
+  /** A broker already answering where the embedded one would listen (Mosquitto on 1883), or null. */
+  private async existingBroker(): Promise<string | null> {
+    const { host, port, useExisting } = this.opts.config.embeddedBroker;
+    if (!useExisting || port === 0) return null;
+    const probeHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    if (!(await probeMqttBroker(probeHost, port))) return null;
+    const found = `mqtt://${probeHost.includes(':') ? `[${probeHost}]` : probeHost}:${port}`;
+    this.opts.logger.info(
+      { event: 'mqtt', url: found, existing: true },
+      `using the MQTT broker already answering on ${probeHost}:${port} (mqtt.embeddedBroker.useExisting: false starts our own)`,
+    );
+    return found;
+  }
+
   /** A clean stop says so (`offline`, at most 2 s); then the client ends and the embedded broker closes. */
   async stop(): Promise<void> {
+    this.stopping = true;
     const client = this.client;
     this.client = null;
     if (client) {
@@ -198,6 +218,8 @@ export class MqttTransport {
     if (!this.isConnected) return;
     this.isConnected = false;
     for (const listener of this.disconnectListeners) listener();
+    // Our own stop closes the connection: not a warning.
+    if (this.stopping) return;
     this.opts.logger.warn(
       { event: 'mqtt', url: this.brokerUrl },
       'broker connection lost; events are kept in the outbox',

@@ -28,10 +28,13 @@ export async function openCommandVerifier(
     nonces: await NonceStore.open(opts.dataDir, config.signatureWindowMs, opts.now),
     now: opts.now,
   });
-  if (!verifier.configured)
-    opts.logger.warn(
+  if (!verifier.configured) {
+    // The embedded defaults (no broker configured) are a kiosk trying things out: said, not warned about.
+    const level = config.url ? 'warn' : 'info';
+    opts.logger[level](
       { event: 'mqtt' },
       'no mqtt.adminSecret / FACEGATE_ADMIN_SECRET or admin keys: admin commands are refused',
     );
+  }
   return verifier;
 }

@@ -28,6 +28,25 @@ export const DEFAULT_FAST_STYLES = KNOWN_FAST_STYLES.filter((s) => FAST_STYLE_NO
 
 export const VGG19_FILE = 'imagenet-vgg-verydeep-19.mat';
 
+export const VGG19_URL = `https://www.vlfeat.org/matconvnet/models/${VGG19_FILE}`;
+
+/**
+ * How to get the Gatys weights, said the same way wherever they are missing (Gatys, `models fetch vgg19`): no
+ * sha256 is pinned, so the one path that always works is download, then `models import` (which checks the file).
+ */
+export function vgg19HowToGet(): string {
+  return (
+    `download ${VGG19_URL} (~510 MB, MatConvNet), then run "facegate models import vgg19 <downloaded file>" ` +
+    `(checks it and records its sha256), or pass --vgg <file>; "facegate models fetch vgg19" downloads it only with ` +
+    `FACEGATE_VGG19_SHA256 set to a hash you trust`
+  );
+}
+
+/** Where a fast style's checkpoint directory lives. */
+export function fastStyleDir(modelsDir: string, name: string): string {
+  return path.join(modelsDir, 'fast-style', name);
+}
+
 export function vgg19Path(modelsDir: string): string {
   return path.join(modelsDir, 'vgg19', VGG19_FILE);
 }

@@ -92,7 +92,7 @@ export function registerDbCommands(program: Command): void {
       const { parseDbFile } = await import('../../store/migrations.ts');
       const parsed = parseDbFile(raw);
       if (!parsed.ok) throw new FacegateError(`${file}: not a facegate database export (${parsed.error})`);
-      const target = await openDb(cmd);
+      const target = await openDb(cmd, { create: true });
       for (const identity of parsed.data.identities) {
         for (const badge of identity.badges) {
           const holder = target.findByBadge(badge);

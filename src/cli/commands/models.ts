@@ -1,9 +1,9 @@
 /** `facegate models list | import <kind> <dir> | fetch <kind> [name]`. */
 import type { Command } from 'commander';
-import { resolveModelsDir } from '../../models/paths.ts';
 import type { ModelKind } from '../../models/registry.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
+import { cliModelsDir } from '../locations.ts';
 import { loadModelKinds } from '../model-kinds.ts';
 
 async function kindNamed(kind: string): Promise<ModelKind> {
@@ -22,7 +22,7 @@ export function registerModelsCommands(program: Command): void {
     .description('show every model facegate can use and whether it is ready')
     .action(async (_opts, cmd: Command) => {
       const flags = globalFlags(cmd);
-      const dir = resolveModelsDir(flags.modelsDir);
+      const dir = await cliModelsDir(cmd);
       const rows = (await Promise.all((await loadModelKinds()).map((k) => k.list(dir)))).flat();
       const human = rows
         .map(
@@ -41,7 +41,7 @@ export function registerModelsCommands(program: Command): void {
       const flags = globalFlags(cmd);
       const k = await kindNamed(kind);
       if (!k.importFrom) throw new FacegateError(`models of kind "${kind}" cannot be imported`);
-      const summary = await k.importFrom(source, resolveModelsDir(flags.modelsDir), opts.name);
+      const summary = await k.importFrom(source, await cliModelsDir(cmd), opts.name);
       output(flags, { ok: true, kind, summary }, summary);
     });
 
@@ -52,7 +52,7 @@ export function registerModelsCommands(program: Command): void {
       const flags = globalFlags(cmd);
       const k = await kindNamed(kind);
       if (!k.fetch) throw new FacegateError(`models of kind "${kind}" are not downloaded (${k.description})`);
-      const summary = await k.fetch(resolveModelsDir(flags.modelsDir), name);
+      const summary = await k.fetch(await cliModelsDir(cmd), name);
       output(flags, { ok: true, kind, summary }, summary);
     });
 }

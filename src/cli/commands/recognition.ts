@@ -56,7 +56,7 @@ export function registerRecognitionCommands(program: Command): void {
       cmd: Command,
     ) => {
       const flags = globalFlags(cmd);
-      const db = await openDb(cmd);
+      const db = await openDb(cmd, { create: true });
       const pipeline = await openPipeline(cmd, opts);
       const gate = await qualityGateFor(cmd, opts.largest === true);
       const samples: Array<{ image: string; accepted: boolean; reason: string | null }> = [];

@@ -3,9 +3,11 @@
  * they win over the config file, which wins over the embedded defaults.
  */
 import type { Command } from 'commander';
+import { faceDbFile } from '../../config/locations.ts';
 import type { ConfigOverrides, FacegateConfig } from '../../config/schema.ts';
 import type { GuardedProcess } from '../../daemon/lifecycle.ts';
 import { globalFlags } from '../context.ts';
+import { firstRunHint } from '../first-run.ts';
 
 interface RunFlags {
   camera?: string;
@@ -14,7 +16,6 @@ interface RunFlags {
   mode?: string;
   kioskId?: string;
   logLevel?: string;
-  dataDir?: string;
   fps?: string;
   unlockPulseMs?: string;
   failSafe?: boolean;
@@ -47,7 +48,7 @@ export function runOverrides(flags: RunFlags, global: ReturnType<typeof globalFl
       failSafe: flags.failSafe,
     },
     logging: { level: flags.logLevel as FacegateConfig['logging']['level'] | undefined },
-    data: { dir: flags.dataDir, dbFile: global.db },
+    data: { dir: global.dataDir, dbFile: global.db },
     recognition: { backend: global.backend, modelsDir: global.modelsDir },
     // `--mqtt none` turns the bridge off; any other value is the broker URL (checked by the schema).
     mqtt: flags.mqtt === 'none' ? { enabled: false } : { url: flags.mqtt },
@@ -65,7 +66,6 @@ export function registerRunCommand(program: Command): void {
     .option('--mode <mode>', 'badge+face | face | badge')
     .option('--kiosk-id <id>', 'this kiosk’s id (MQTT topics, fleet records)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
-    .option('--data-dir <dir>', 'writable data directory (database, journals)')
     .option('--fps <n>', 'camera frames per second')
     .option('--unlock-pulse-ms <ms>', 'how long a grant unlocks the door')
     .option('--fail-safe', 'unlock on failure/exit (maglocks with fire release); default fail-secure')
@@ -84,8 +84,25 @@ export function registerRunCommand(program: Command): void {
       ]);
       const { config, file } = await loadConfig(global.config, runOverrides(flags, global));
       const logger = createLogger({ level: config.logging.level, base: { kioskId: config.kioskId } });
-      logger.info({ event: 'config', file: file ?? '(embedded defaults)' }, `config: ${file ?? 'embedded defaults'}`);
-      const daemon = await compose(config, { logger, guardProcess: process as unknown as GuardedProcess });
+      const database = faceDbFile(config.data);
+      logger.info(
+        { event: 'config', file: file ?? '(embedded defaults)', database },
+        `config: ${file ?? 'embedded defaults'}; database: ${database}`,
+      );
+      let displayUrl: string | null = null;
+      const daemon = await compose(config, {
+        logger,
+        guardProcess: process as unknown as GuardedProcess,
+        onDisplayUrl: (url) => {
+          displayUrl = url;
+        },
+      });
+      const hint = firstRunHint({
+        terminal: process.stdin.isTTY === true && process.stdout.isTTY === true,
+        stdinBadges: config.badge.sources.includes('stdin'),
+        displayUrl,
+      });
+      if (hint) logger.info({ event: 'hint' }, hint);
       // The command lasts as long as the daemon: until a signal has stopped it, then main() exits with its code.
       process.exitCode = await daemon.exited;
     });

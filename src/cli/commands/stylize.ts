@@ -7,12 +7,13 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_GATYS, GATYS_DEFAULT_SIZE } from '../../config/gatys-defaults.ts';
-import { resolveModelsDir } from '../../models/paths.ts';
 import { vgg19Path } from '../../nst/catalog.ts';
 import type { StylizeProgress } from '../../nst/engine.ts';
 import { encodeImage, loadImage, type RgbImage } from '../../runtime/image.ts';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
+import { cliModelsDir } from '../locations.ts';
+import { IterationMeter, iterationBar, iterationLine } from '../progress.ts';
 
 interface StylizeFlags {
   style?: string;
@@ -44,18 +45,12 @@ function formatFor(file: string): 'png' | 'jpeg' {
   throw new FacegateError(`output ${file}: use a .png, .jpg or .jpeg name`);
 }
 
-function progressLine(p: StylizeProgress): string | undefined {
-  if (p.kind === 'iteration') {
-    return `iteration ${p.iteration}/${p.total}  J=${p.J.toExponential(4)}  J_content=${p.Jcontent.toExponential(4)}  J_style=${p.Jstyle.toExponential(4)}`;
-  }
+/** Loading steps and, every --every iterations, the cost's parts (the per-iteration line has the total). */
+function detailLine(p: StylizeProgress, every: number): string | undefined {
+  if (p.kind === 'iteration' && (p.iteration % every === 0 || p.iteration === 1))
+    return `  J_content=${p.Jcontent.toExponential(4)}  J_style=${p.Jstyle.toExponential(4)}`;
   if (p.kind === 'loading') return `loading ${p.what}`;
   return undefined;
-}
-
-function bar(iteration: number, total: number): string {
-  const width = 30;
-  const done = Math.round((iteration / Math.max(1, total)) * width);
-  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${iteration}/${total}`;
 }
 
 export function registerStylizeCommands(program: Command): void {
@@ -74,7 +69,11 @@ export function registerStylizeCommands(program: Command): void {
       `output size (fast: default the content size; gatys: default ${GATYS_DEFAULT_SIZE.width}x${GATYS_DEFAULT_SIZE.height}, inputs scaled to cover it and centre-cropped)`,
     )
     .option('--vgg <file>', 'gatys: imagenet-vgg-verydeep-19.mat (default: <models dir>/vgg19/)')
-    .option('--every <n>', 'gatys: report every N iterations', String(DEFAULT_GATYS.reportEvery))
+    .option(
+      '--every <n>',
+      'gatys: print the cost parts (and save with --save-every) every N iterations; progress is every iteration',
+      String(DEFAULT_GATYS.reportEvery),
+    )
     .option('--save-every', 'gatys: also save the image every N iterations next to the output')
     .requiredOption('-o, --output <file>', 'output image (.png or .jpg)')
     .action(async (contentFile: string, opts: StylizeFlags, cmd: Command) => {
@@ -84,7 +83,7 @@ export function registerStylizeCommands(program: Command): void {
       if (opts.method !== 'fast' && opts.method !== 'gatys')
         throw new FacegateError(`unknown method "${opts.method}" (fast or gatys)`);
       const format = formatFor(opts.output);
-      const modelsDir = resolveModelsDir(flags.modelsDir);
+      const modelsDir = await cliModelsDir(cmd);
       const content = await loadImage(contentFile);
       let styleImage: RgbImage | undefined;
       if (opts.method === 'gatys') {
@@ -94,6 +93,8 @@ export function registerStylizeCommands(program: Command): void {
         throw new FacegateError('--style <name> is required for the fast method (see "facegate models list")');
       }
       const tty = process.stderr.isTTY && !flags.json;
+      const every = Math.max(1, positiveNumber(opts.every, '--every', true));
+      const meter = new IterationMeter();
       const started = performance.now();
       const ext = path.extname(opts.output);
       const image = await runStylize(
@@ -109,15 +110,23 @@ export function registerStylizeCommands(program: Command): void {
           alpha: positiveNumber(opts.alpha, '--alpha'),
           beta: positiveNumber(opts.beta, '--beta'),
           learningRate: positiveNumber(opts.learningRate, '--learning-rate'),
-          reportEvery: Math.max(1, positiveNumber(opts.every, '--every', true)),
+          reportEvery: every,
           backend: flags.backend,
         },
         {
           onProgress: (p) => {
             if (flags.json) return;
-            if (tty && p.kind === 'iteration') process.stderr.write(`\r${bar(p.iteration, p.total)} `);
-            const line = progressLine(p);
-            if (line) process.stderr.write(`${tty && p.kind === 'iteration' ? '\n' : ''}${line}\n`);
+            if (p.kind === 'iteration') {
+              const rate = meter.tick(p.iteration, p.total);
+              if (tty) {
+                // One bar redrawn in place; the final state stays on screen.
+                process.stderr.write(`\r${iterationBar(p, rate)}\x1b[K${p.iteration === p.total ? '\n' : ''}`);
+                return;
+              }
+              process.stderr.write(`${iterationLine(p, rate)}\n`);
+            }
+            const line = detailLine(p, every);
+            if (line && !(tty && p.kind === 'iteration')) process.stderr.write(`${line}\n`);
           },
           onSnapshot: opts.saveEvery
             ? async (i, img) =>

@@ -140,6 +140,11 @@ const mqttSection = z.object({
       host: z.string().default('127.0.0.1'),
       /** 0 = any free port; a busy port falls back to a free one (logged). */
       port: z.number().int().min(0).max(65535).default(1883),
+      /**
+       * When a broker already answers MQTT on host:port (e.g. Mosquitto on 127.0.0.1:1883), use it instead of
+       * starting ours on another port; false always starts the embedded one.
+       */
+      useExisting: z.boolean().default(true),
     })
     .prefault({}),
 });

@@ -8,7 +8,7 @@ import { fetchToFile } from '../../models/fetcher.ts';
 import { MANIFEST_FILE, readManifest as readShaManifest, verifyFiles, writeManifest } from '../../models/manifest.ts';
 import type { ModelKind, ModelListing } from '../../models/registry.ts';
 import { errorMessage, FacegateError } from '../../util/errors.ts';
-import { FAST_STYLE_NOTES, KNOWN_FAST_STYLES } from '../catalog.ts';
+import { FAST_STYLE_NOTES, fastStyleDir, KNOWN_FAST_STYLES } from '../catalog.ts';
 import pins from './style-pins.json' with { type: 'json' };
 import { type FastStyleWeights, fastStyleFiles, loadFastStyle } from './weights.ts';
 
@@ -19,9 +19,7 @@ const PINNED = pins as Record<string, Record<string, string>>;
 export const FAST_STYLE_BASE_URL =
   'https://raw.githubusercontent.com/ml5js/ml5-data-and-models/main/models/style-transfer';
 
-export function fastStyleDir(modelsDir: string, name: string): string {
-  return path.join(modelsDir, 'fast-style', name);
-}
+export { fastStyleDir };
 
 async function isDir(p: string): Promise<boolean> {
   try {

@@ -12,11 +12,10 @@ import { fetchToFile } from '../../models/fetcher.ts';
 import { writeManifest } from '../../models/manifest.ts';
 import type { ModelKind, ModelListing } from '../../models/registry.ts';
 import { FacegateError } from '../../util/errors.ts';
-import { VGG19_FILE, vgg19Path } from '../catalog.ts';
+import { VGG19_FILE, VGG19_URL, vgg19HowToGet, vgg19Path } from '../catalog.ts';
 import { loadVgg19 } from './vgg.ts';
 
-export { VGG19_FILE, vgg19Path };
-export const VGG19_URL = `https://www.vlfeat.org/matconvnet/models/${VGG19_FILE}`;
+export { VGG19_FILE, VGG19_URL, vgg19Path };
 /** Pin the real hash here once known; until then the user must supply one. */
 export const VGG19_SHA256: string | undefined = undefined;
 
@@ -47,10 +46,7 @@ export const vgg19ModelKind: ModelKind = {
   async fetch(modelsDir: string): Promise<string> {
     const sha256 = VGG19_SHA256 ?? process.env.FACEGATE_VGG19_SHA256?.trim().toLowerCase();
     if (!sha256) {
-      throw new FacegateError(
-        `no pinned sha256 for ${VGG19_FILE}; set FACEGATE_VGG19_SHA256 to the hash you trust, or copy the file and run ` +
-          `"facegate models import vgg19 <file>"`,
-      );
+      throw new FacegateError(`no pinned sha256 for ${VGG19_FILE}, so nothing was downloaded: ${vgg19HowToGet()}`);
     }
     const target = vgg19Path(modelsDir);
     const got = await fetchToFile(VGG19_URL, target, { sha256, maxBytes: 700_000_000, timeoutMs: 60_000 });

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../../runtime/tf.ts';
 import { FacegateError } from '../../util/errors.ts';
+import { vgg19HowToGet } from '../catalog.ts';
 import { type MatValue, readMat5 } from './mat5.ts';
 
 /** The VGG-19 layer list up to conv5_4 (MatConvNet indices 0..34). */
@@ -102,10 +103,7 @@ export async function loadVgg19(file: string): Promise<VggConv[]> {
     bytes = await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new FacegateError(
-      `VGG-19 weights not found at ${file} (${code ?? 'unreadable'}); get imagenet-vgg-verydeep-19.mat with ` +
-        `"facegate models fetch vgg19" or point --vgg at an existing copy`,
-    );
+    throw new FacegateError(`VGG-19 weights not found at ${file} (${code ?? 'unreadable'}): ${vgg19HowToGet()}`);
   }
   return vggConvsFromMat(readMat5(bytes, file), file);
 }

@@ -337,19 +337,17 @@ export async function runGatysSplit(
         if (objective.splitting && othersEma > 0.65) objective.useSplit(false);
         else if (!objective.splitting && othersEma < 0.35) objective.useSplit(true);
       }
-      const report = i % opts.reportEvery === 0 || i === opts.iterations || i === 1;
-      if (report) {
-        hooks.onProgress?.({
-          iteration: i,
-          total: opts.iterations,
-          J: cost.J,
-          Jcontent: cost.Jcontent,
-          Jstyle: cost.Jstyle,
-          bands,
-        });
-        if (hooks.onSnapshot && i % opts.reportEvery === 0)
-          await hooks.onSnapshot(i, await denormalizeImage(generated as unknown as Tensor4D));
-      }
+      // The cost of every iteration is known here anyway: progress (s/it, ETA) every iteration, snapshots every N.
+      hooks.onProgress?.({
+        iteration: i,
+        total: opts.iterations,
+        J: cost.J,
+        Jcontent: cost.Jcontent,
+        Jstyle: cost.Jstyle,
+        bands,
+      });
+      if (hooks.onSnapshot && i % opts.reportEvery === 0)
+        await hooks.onSnapshot(i, await denormalizeImage(generated as unknown as Tensor4D));
       // Yield a macrotask so a message port (cancel) or timer can run between iterations even with one band.
       await new Promise((r) => setImmediate(r));
     }
