@@ -103,9 +103,8 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
     resolveExited = resolve;
   });
 
-  const stopAll = async (): Promise<void> => {
-    logger.info({ event: 'stopping' }, 'facegate stopping');
-    sd?.stopping();
+  /** Stops what started so far, newest first. */
+  const unwind = async (): Promise<void> => {
     for (const { what, stop } of stoppers.splice(0).reverse()) {
       try {
         await stop();
@@ -113,6 +112,11 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
         logger.error({ event: 'shutdown-error', step: what, error: errorMessage(err) }, `stopping ${what} failed`);
       }
     }
+  };
+  const stopAll = async (): Promise<void> => {
+    logger.info({ event: 'stopping' }, 'facegate stopping');
+    sd?.stopping();
+    await unwind();
     sd?.stop();
     removeGuards?.();
     bus.removeAllListeners();
@@ -230,7 +234,9 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
     stoppers.push({ what: 'door flow', stop: () => flow.stop() });
     frames.use({ name: 'door-flow', phase: 'decide', onAnalysis: (analysis) => flow.onFrameAnalysis(analysis) });
     const features = (options.features ?? FEATURES).filter((feature) => feature.enabled(config));
-    for (const module of [metrics, ...features.map((feature) => feature.create(context, config))]) {
+    const builders = [() => metrics, ...features.map((feature) => () => feature.create(context, config))];
+    for (const build of builders) {
+      const module = build();
       await module.start();
       stoppers.push({ what: module.name, stop: () => module.stop() });
       logger.info({ event: 'module-started', module: module.name }, `module ${module.name} started`);
@@ -302,6 +308,8 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
     };
   } catch (err) {
     await stop().catch(() => {});
+    // A signal during start-up began stopping while parts were still starting: stop those too.
+    await unwind();
     throw err;
   }
 }
