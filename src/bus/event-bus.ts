@@ -25,7 +25,9 @@ export interface AccessEvent {
   /**
    * Machine-readable reason: `match`, `badge`, `remote-unlock` (grants); `no-match`, `ambiguous`, `unknown-badge`,
    * `disabled`, `expired`, `not-yet-valid`, `not-enrolled`, `locked-out`, `rate-limited`, `timeout`, `abandoned` (a
-   * claim ended by a new badge, a remote unlock, a stop, or the face leaving in face mode).
+   * claim ended by a new badge, a remote unlock, a stop, or the face leaving in face mode); after a match, the
+   * access rules' `outside-schedule`, `not-at-this-kiosk`, `unknown-group`, `unknown-schedule`, `no-group`,
+   * `rule-error` (src/access/rules.ts).
    */
   reason: string;
   distance: number | null;
@@ -60,8 +62,9 @@ export interface FlowStateEvent {
   /** On GRANTED: the display name to welcome. */
   name?: string;
   /**
-   * On DENIED: what the screen may know — `locked-out` (this badge or face is, or just got, locked out) or `denied`
-   * (every other reason: the true one is in the access event only, so the screen is no oracle).
+   * On DENIED: what the screen may know — `locked-out` (this badge or face is, or just got, locked out),
+   * `outside-schedule` (a verified person outside their access schedule) or `denied` (every other reason: the true
+   * one is in the access event only, so the screen is no oracle).
    */
   reason?: string;
 }

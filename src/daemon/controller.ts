@@ -177,6 +177,7 @@ export class Controller {
       encoderId: this.analyser.encoderId,
       threshold: this.analyser.threshold,
       logFullBadge: config.badge.logFull,
+      kioskId: config.kioskId,
     });
     await this.flow.start();
     bus.on('access', (event) => this.offerPortrait(event.decision, event.reason, event.identityId));
