@@ -86,6 +86,11 @@ export interface EventMap {
   identitiesChanged: [{ id: string; change: 'enrolled' | 'updated' | 'deleted' }];
   brokerState: [{ connected: boolean }];
   /**
+   * Scheduled unlock (issue 14): the relay is held unlocked while `active` (the door lock follows; the door monitor
+   * suppresses its held-open and forced alarms only inside the hold). `reason`: why it started or ended.
+   */
+  doorHold: [{ active: boolean; schedule: string | null; reason: string; time: string }];
+  /**
    * A granted visitor who consented to a welcome portrait (`portraitConsent: true`), with the face crop of the
    * deciding frame. The one event that holds an image, and only of a consenting person: it is for the display's
    * portrait renderer, in memory only — never forward, log or store it.

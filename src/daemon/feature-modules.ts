@@ -4,12 +4,14 @@
  */
 import type { FacegateConfig } from '../config/schema.ts';
 import { displayModuleFactory } from '../display/module.ts';
+import { scheduledUnlockModule } from '../door/scheduled-unlock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { createMqttModule } from '../mqtt/module.ts';
 import type { ModuleFactory } from './controller.ts';
 
 export function featureModules(config: FacegateConfig, metrics: Metrics): ModuleFactory[] {
   const modules: ModuleFactory[] = [];
+  if (config.door.scheduledUnlock.schedule) modules.push((ctx, cfg) => scheduledUnlockModule(ctx, cfg.door));
   // The display first: it must be listening when MQTT announces its first broker state.
   if (config.http.enabled) modules.push(displayModuleFactory(metrics));
   if (config.mqtt.enabled) {
