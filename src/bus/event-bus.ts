@@ -90,6 +90,8 @@ export interface EventMap {
    * suppresses its held-open and forced alarms only inside the hold). `reason`: why it started or ended.
    */
   doorHold: [{ active: boolean; schedule: string | null; reason: string; time: string }];
+  /** An admin command ran (signed MQTT): for the access log. `by` names the signer, never a secret. */
+  adminAction: [{ action: string; by: string; ok: boolean; identityId: string | null; detail: string }];
   /**
    * A granted visitor who consented to a welcome portrait (`portraitConsent: true`), with the face crop of the
    * deciding frame. The one event that holds an image, and only of a consenting person: it is for the display's

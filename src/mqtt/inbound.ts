@@ -19,6 +19,23 @@ import { auditLimiter, Coalescer, describeCounts, RateLimit } from './rate-limit
 import { isCommandVerb, type Topics } from './topics.ts';
 import { parseJsonObject, scanJson } from './validate.ts';
 
+/** The access log's view of a command run: no payload beyond the id it concerned, no secret. */
+function adminActionOf(verb: string, signer: string, payload: Record<string, unknown>, result: CommandResult) {
+  const id =
+    typeof payload.id === 'string'
+      ? payload.id.slice(0, 128)
+      : typeof payload.name === 'string'
+        ? payload.name.slice(0, 128)
+        : null;
+  return {
+    action: verb,
+    by: `mqtt:${signer}`.slice(0, 128),
+    ok: result.ok,
+    identityId: id,
+    detail: result.ok ? '' : String(result.error).slice(0, 200),
+  };
+}
+
 /** What the fleet handler gets instead of a record refused before parsing: its junk path (repair the retained copy). */
 const REFUSED_RECORD = Buffer.from('{}');
 
@@ -131,6 +148,7 @@ export function createInbound(deps: InboundDeps): Inbound {
     } else result = await run();
     // "ok" to a delete means the journal no longer names the person (the module scrubs it on identitiesChanged).
     if (verb === 'delete') await deps.scrubbed();
+    ctx.bus.emit('adminAction', adminActionOf(verb, verdict.signer, parsed.value, result));
     publishResult(verb, { ...result, ...extra }, packet);
   }
 
