@@ -1,8 +1,10 @@
 /** Every command group of the CLI, one file each; add new groups to this list. */
 import type { Command } from 'commander';
+import { registerAccessCommands } from './access.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerBenchCommands } from './bench.ts';
 import { registerDbCommands } from './db.ts';
+import { registerLogCommand } from './log.ts';
 import { registerModelsCommands } from './models.ts';
 import { registerRecognitionCommands } from './recognition.ts';
 import { registerRunCommand } from './run.ts';
@@ -18,4 +20,6 @@ export const commandGroups: RegisterCommands[] = [
   registerBenchCommands,
   registerRunCommand,
   registerAdminCommands,
+  registerAccessCommands,
+  registerLogCommand,
 ];
