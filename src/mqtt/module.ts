@@ -143,6 +143,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     logger.info({ event: 'mqtt', url, base: topics.base }, 'connected to broker');
     c.publish(topics.status, 'online', { qos: 1, retain: true });
     const subscriptions: Record<string, { qos: 0 | 1 }> = { [topics.commandFilter]: { qos: 1 } };
+    for (const filter of topics.ruleCommandFilters) subscriptions[filter] = { qos: 1 };
     if (badgeInput) subscriptions[topics.badge] = { qos: 1 };
     if (config.homeAssistant.enabled) subscriptions[topics.haLockSet] = { qos: 1 };
     if (ha) subscriptions[ha.statusTopic] = { qos: 1 };
