@@ -183,3 +183,39 @@ export function checkGroupsExist(rules: Readonly<AccessRules>, groups: readonly 
     if (!findRule(rules, 'group', g)) throw new FacegateError(`unknown group "${g}"`);
   }
 }
+
+/** A schedule, calendar or group record, or a tombstone of one, as fleet sync carries it. */
+export type RuleEntry = { kind: RuleKind; name: string; record: RuleRecord | null; tombstone: RuleTombstone | null };
+
+/** What the database holds for a rule name: its record, its tombstone, or neither. */
+export function ruleEntryIn(rules: Readonly<AccessRules>, kind: RuleKind, name: string): RuleEntry | null {
+  const record = findRule(rules, kind, name) ?? null;
+  const tombstone = rules.tombstones.find((t) => t.kind === kind && t.name === name) ?? null;
+  return record || tombstone ? { kind, name, record, tombstone } : null;
+}
+
+/**
+ * Stores a rule entry received from another kiosk if `accept` says it beats what is held (decided on the fresh file,
+ * under the lock). It is validated in full, but a dangling reference is allowed: records of one change may arrive
+ * in any order, and at the door a missing schedule or calendar fails secure.
+ */
+export function applyRuleEntry(
+  db: FaceDb,
+  entry: RuleEntry,
+  accept: (current: RuleEntry | null) => boolean,
+): Promise<boolean> {
+  const schemaOf = {
+    schedule: scheduleRecordSchema,
+    'holiday-calendar': holidayCalendarRecordSchema,
+    group: accessGroupRecordSchema,
+  };
+  const value: RuleRecord | RuleTombstone | null = entry.record
+    ? validated(schemaOf[entry.kind] as z.ZodType<RuleRecord>, entry.record, `${LABEL[entry.kind]} "${entry.name}"`)
+    : entry.tombstone;
+  if (!value || value.name !== entry.name || ('kind' in value && value.kind !== entry.kind))
+    return Promise.reject(new FacegateError('rule entry does not match its name or kind'));
+  return db.editAccess((data) => {
+    if (!accept(ruleEntryIn(data.rules, entry.kind, entry.name))) return { next: null, result: false };
+    return { next: { ...data, rules: withRule(data.rules, entry.kind, entry.name, value) }, result: true };
+  });
+}

@@ -21,6 +21,7 @@ import { createInbound } from './inbound.ts';
 import { NonceStore } from './nonce-store.ts';
 import { Outbox, type OutboxLane, OutboxPublisher } from './outbox.ts';
 import { OverflowReporter } from './overflow-report.ts';
+import { RuleFleetSync } from './rule-fleet.ts';
 import { buildTopics, defaultBaseTopic, type Topics } from './topics.ts';
 
 export interface MqttModuleOptions {
@@ -74,6 +75,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
   let verifier: CommandVerifier | null = null;
   let nonces: NonceStore | null = null;
   let fleet: FleetSync | null = null;
+  let ruleFleet: RuleFleetSync | null = null;
   let isConnected = false;
   let lastDoorState: DoorState | null = null;
   // The controller drives the relay locked (start-up) before it starts feature modules; `relay` events follow it.
@@ -152,6 +154,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     });
     // Fleet sync subscribes by itself, in order (tombstones before identity records).
     fleet?.connected(mqttFleetIo(c));
+    ruleFleet?.connected(mqttFleetIo(c));
     if (lastDoorState) c.publish(topics.doorState, lastDoorState, { qos: 1, retain: true });
     c.publish(topics.lockState, LOCK_STATE_PAYLOADS[lockState], { qos: 1, retain: true });
     ha?.announce();
@@ -166,6 +169,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     overflow?.setConnected(false);
     publisher?.setConnected(false);
     fleet?.disconnected();
+    ruleFleet?.disconnected();
     logger.warn({ event: 'mqtt', url }, 'broker connection lost; events are kept in the outbox');
     ctx.bus.emit('brokerState', { connected: false });
   }
@@ -219,6 +223,13 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     if (config.fleet.enabled && config.fleet.secret) {
       fleet = new FleetSync(ctx, { prefix: config.fleet.topic, secret: config.fleet.secret, kioskId, logger });
       fleet.start();
+      ruleFleet = new RuleFleetSync(ctx.db, {
+        prefix: config.fleet.topic,
+        secret: config.fleet.secret,
+        kioskId,
+        logger,
+      });
+      ruleFleet.start();
     }
 
     let protocolVersion: 4 | 5 = config.protocolVersion;
@@ -306,6 +317,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     c.on('offline', onDisconnect);
     c.on('error', (err) => logger.warn({ event: 'mqtt', url, err: errorMessage(err) }, 'broker connection error'));
     c.on('message', inbound.onMessage);
+    if (ruleFleet) c.on('message', (topic, payload) => ruleFleet?.handle(topic, payload));
     if (ha) c.on('message', (topic, payload, packet) => ha.onMessage(topic, payload, packet.retain));
   }
 
@@ -331,6 +343,7 @@ export function createMqttModule(ctx: DaemonContext, config: MqttConfig, opts: M
     }
     isConnected = false;
     await fleet?.stop();
+    await ruleFleet?.stop();
     await outbox?.close();
     await broker?.close();
     broker = null;
