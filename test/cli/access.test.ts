@@ -94,7 +94,7 @@ test('facegate log shows the admin actions newest first, with filters, JSON and 
   assert.match(lines.at(-1) ?? '', /^\d+ records: 0 granted, 0 denied, 0 alarms, \d+ admin$/);
   const json = JSON.parse((await facegate('log', '--kind', 'admin', '--json', '--limit', '3')).stdout);
   assert.equal(json.records.length, 3);
-  assert.ok(json.summary.admin >= 10);
+  assert.ok(json.summary.admin >= 9, 'the refused changes of the previous test at least');
   assert.ok(json.records[0].t >= json.records[1].t, 'newest first');
   assert.ok(json.records.every((r: { by: string }) => r.by === 'cli'));
   const failed = JSON.parse((await facegate('log', '--json', '--limit', '100')).stdout).records.filter(
