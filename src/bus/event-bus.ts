@@ -25,7 +25,9 @@ export interface AccessEvent {
   /**
    * Machine-readable reason: `match`, `badge`, `remote-unlock` (grants); `no-match`, `ambiguous`, `unknown-badge`,
    * `disabled`, `expired`, `not-yet-valid`, `not-enrolled`, `locked-out`, `rate-limited`, `timeout`, `abandoned` (a
-   * claim ended by a new badge, a remote unlock, a stop, or the face leaving in face mode).
+   * claim ended by a new badge, a remote unlock, a stop, or the face leaving in face mode); after a match, the
+   * access rules' `outside-schedule`, `not-at-this-kiosk`, `unknown-group`, `unknown-schedule`, `no-group`,
+   * `rule-error` (src/access/rules.ts).
    */
   reason: string;
   distance: number | null;
@@ -60,8 +62,9 @@ export interface FlowStateEvent {
   /** On GRANTED: the display name to welcome. */
   name?: string;
   /**
-   * On DENIED: what the screen may know — `locked-out` (this badge or face is, or just got, locked out) or `denied`
-   * (every other reason: the true one is in the access event only, so the screen is no oracle).
+   * On DENIED: what the screen may know — `locked-out` (this badge or face is, or just got, locked out),
+   * `outside-schedule` (a verified person outside their access schedule) or `denied` (every other reason: the true
+   * one is in the access event only, so the screen is no oracle).
    */
   reason?: string;
 }
@@ -82,6 +85,13 @@ export interface EventMap {
   /** The identity set changed (enroll, update, delete, fleet sync). */
   identitiesChanged: [{ id: string; change: 'enrolled' | 'updated' | 'deleted' }];
   brokerState: [{ connected: boolean }];
+  /**
+   * Scheduled unlock (issue 14): the relay is held unlocked while `active` (the door lock follows; the door monitor
+   * suppresses its held-open and forced alarms only inside the hold). `reason`: why it started or ended.
+   */
+  doorHold: [{ active: boolean; schedule: string | null; reason: string; time: string }];
+  /** An admin command ran (signed MQTT): for the access log. `by` names the signer, never a secret. */
+  adminAction: [{ action: string; by: string; ok: boolean; identityId: string | null; detail: string }];
   /**
    * A granted visitor who consented to a welcome portrait (`portraitConsent: true`), with the face crop of the
    * deciding frame. The one event that holds an image, and only of a consenting person: it is for the display's

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
+import { auditSection } from './sections/audit.ts';
 import { badgeSection } from './sections/badge.ts';
 import { cameraSection } from './sections/camera.ts';
 import { dataSection } from './sections/data.ts';
@@ -45,6 +46,7 @@ export const configSchema = z
     data: dataSection,
     mqtt: mqttConfigSchema.prefault({}),
     http: httpSection,
+    audit: auditSection,
   })
   .prefault({});
 

@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { auditFeature } from '../audit/module.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { DaemonContext, Feature } from '../bus/module.ts';
 import { faceDbFile } from '../config/locations.ts';
@@ -19,6 +20,7 @@ import { displayFeature } from '../display/module.ts';
 import { DoorFlow } from '../door/door-flow.ts';
 import { DoorLock } from '../door/door-lock.ts';
 import { DoorMonitor } from '../door/door-monitor.ts';
+import { scheduledUnlockFeature } from '../door/scheduled-unlock.ts';
 import type { BadgeSource } from '../hardware/badge/badge-source.ts';
 import { createBadgeSource } from '../hardware/badge/create.ts';
 import type { CameraSource } from '../hardware/camera/camera.ts';
@@ -37,10 +39,11 @@ import { type GuardedProcess, installExitGuards, signalExitCode } from './lifecy
 import { initSdNotify, type SdNotifier } from './sd-notify.ts';
 
 /**
- * The feature modules, started in this order after the door flow and stopped in reverse. The display first: it must
- * be listening when MQTT announces its first broker state.
+ * The feature modules, started in this order after the door flow and stopped in reverse. The access log first, so it
+ * records what the others do; the display before MQTT: it must be listening when MQTT announces its first broker
+ * state.
  */
-export const FEATURES: readonly Feature[] = [displayFeature, mqttFeature];
+export const FEATURES: readonly Feature[] = [auditFeature, scheduledUnlockFeature, displayFeature, mqttFeature];
 
 export interface ComposeOptions {
   logger: Logger;
@@ -229,6 +232,7 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
       encoderId: analyser.encoderId,
       threshold: analyser.threshold,
       logFullBadge: config.badge.logFull,
+      kioskId: config.kioskId,
     });
     await flow.start();
     stoppers.push({ what: 'door flow', stop: () => flow.stop() });

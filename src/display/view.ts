@@ -57,6 +57,8 @@ export interface DisplayView {
  */
 export const DENIAL_TEXT = 'Not verified — try again or ask at reception';
 export const LOCKOUT_TEXT = 'Too many attempts — please ask at reception';
+/** A verified person outside their access schedule (issue 14): told apart, the face already matched. */
+export const OUTSIDE_SCHEDULE_TEXT = 'Access is not allowed at this time';
 
 export interface ViewOptions {
   siteName: string;
@@ -114,6 +116,7 @@ export class DisplayState {
       case 'DENIED':
         // Alarms do not reach the screen: a per-kiosk rate alarm shown here would date the unknown-badge count.
         if (event.reason === 'locked-out') this.show('lockout', { message: LOCKOUT_TEXT });
+        else if (event.reason === 'outside-schedule') this.show('denied', { message: OUTSIDE_SCHEDULE_TEXT });
         else this.show('denied', { message: DENIAL_TEXT });
         break;
       case 'COOLDOWN':

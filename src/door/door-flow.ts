@@ -28,6 +28,10 @@
  * badges are also rate-limited per kiosk. In face mode, a claim with refusing frames that ends without a grant is
  * one failed attempt for that face's track, and for the kiosk's face rate.
  *
+ * Access rules (issue 14, access-check.ts): a face that matched (or, in badge mode, a valid badge) is still denied
+ * when the identity's groups do not allow it here and now — reason `outside-schedule` (or the rules' own reason),
+ * counted as a failed attempt like any denial, and the screen says "Access is not allowed at this time".
+ *
  * Every decision is one `access` event on the bus and one `"event":"access"` log line. Neither ever holds a face
  * vector, an image or a full badge number. Time comes from an injectable clock so tests need no real waiting.
  */
@@ -41,6 +45,7 @@ import { identifyDescriptor, verifyDescriptor } from '../recognition/verificatio
 import type { FaceDb } from '../store/face-db.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
+import { AccessCheck, type AccessCheckSettings, ruleDenial, screenReason } from './access-check.ts';
 import { AttemptGuard } from './attempt-guard.ts';
 import { breakStreak, type Claim, countMatch, countRefusal, type Decision, decisionOf, newClaim } from './claim.ts';
 
@@ -63,7 +68,8 @@ export type DoorFlowSettings = Pick<
   | 'unknownBadgeLimit'
   | 'faceLockout'
   | 'faceAttemptLimit'
->;
+> &
+  Partial<AccessCheckSettings>;
 
 export interface DoorFlowOptions {
   bus: EventBus;
@@ -76,6 +82,8 @@ export interface DoorFlowOptions {
   /** Put full badge numbers in events and logs (config `badge.logFull`). */
   logFullBadge?: boolean;
   clock?: Clock;
+  /** This kiosk's id, for access groups limited to kiosks (null: such groups do not apply here). */
+  kioskId?: string | null;
 }
 
 export class DoorFlow implements DaemonModule {
@@ -88,6 +96,7 @@ export class DoorFlow implements DaemonModule {
   private facePresent = false;
   private cooldownTimer: unknown = null;
   private readonly guard: AttemptGuard;
+  private readonly access: AccessCheck;
   /** Face mode: the face a decision was made on; nothing more is decided until it leaves or someone else appears. */
   private decidedFace: Float32Array | null = null;
   private unsubscribers: Array<() => void> = [];
@@ -97,6 +106,8 @@ export class DoorFlow implements DaemonModule {
     this.clock = opts.clock ?? systemClock;
     this.mode = opts.settings.mode;
     this.guard = new AttemptGuard(opts.bus, opts.settings, opts.threshold);
+    const { timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone, requireGroup = false } = opts.settings;
+    this.access = new AccessCheck(opts.db, { timeZone, requireGroup }, opts.kioskId ?? null);
   }
 
   get state(): FlowState {
@@ -139,8 +150,8 @@ export class DoorFlow implements DaemonModule {
     const refusal = this.guard.badgeRefusal(badge, identity, now);
     if (this.mode === 'badge') {
       const claim = newClaim({ badge, identity, refusal, openedAt: now });
-      const decision = refusal === null ? 'granted' : 'denied';
-      this.decide(decisionOf(claim, decision, refusal ?? 'badge'), claim);
+      const denial = refusal ?? ruleDenial(this.access, claim, this.clock.now(), this.opts.logger);
+      this.decide(decisionOf(claim, denial === null ? 'granted' : 'denied', denial ?? 'badge'), claim);
       return;
     }
 
@@ -290,7 +301,8 @@ export class DoorFlow implements DaemonModule {
   private settle(claim: Claim): void {
     const k = this.opts.settings.consecutiveFrames;
     if (claim.matchStreak >= k) {
-      this.decide(decisionOf(claim, 'granted', 'match'), claim);
+      const denial = ruleDenial(this.access, claim, this.clock.now(), this.opts.logger);
+      this.decide(decisionOf(claim, denial === null ? 'granted' : 'denied', denial ?? 'match'), claim);
     } else if (claim.refusals >= k) {
       this.decide(decisionOf(claim, 'denied', claim.lastRefusal), claim);
     }
@@ -323,7 +335,7 @@ export class DoorFlow implements DaemonModule {
       this.setState('GRANTED', { name: d.identity?.name });
     } else {
       // The screen's reason is neutral: only a lockout is told apart, never an unknown badge from a known one.
-      this.setState('DENIED', { reason: lockedNow || d.reason === 'locked-out' ? 'locked-out' : 'denied' });
+      this.setState('DENIED', { reason: screenReason(d.reason, lockedNow) });
     }
     this.setState('COOLDOWN');
     this.endCooldown();

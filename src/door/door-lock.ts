@@ -4,6 +4,8 @@
  * (maglocks that must release in a fire) drives UNLOCKED on failure paths instead, and says so at start-up.
  * The pulse's end belongs to the driver's unit, a process of its own, so a busy event loop here cannot stretch it;
  * the timer here only brings this object's view (state, `relay` events) up to date and re-locks if the driver failed.
+ * A hold (scheduled unlock, issue 14: `doorHold` events on the bus) keeps the relay unlocked until it ends; pulses
+ * inside it change nothing, and its end, `lockNow`, `stop` and every exit path lock as before.
  */
 import type { Logger } from 'pino';
 import type { EventBus } from '../bus/event-bus.ts';
@@ -33,6 +35,8 @@ export class DoorLock {
   /** Drives are serialised so a lock can never overtake the unlock it follows. */
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  private held = false;
+  private offHold: (() => void) | null = null;
 
   constructor(
     private readonly driver: RelayDriver,
@@ -62,6 +66,33 @@ export class DoorLock {
       );
     }
     await this.drive('locked', 'start-up');
+    this.offHold?.();
+    this.offHold =
+      this.opts.bus?.on(
+        'doorHold',
+        ({ active, reason }) => (active ? this.holdUnlocked(reason) : this.endHold(reason)),
+        'door-lock',
+      ) ?? null;
+  }
+
+  /** Whether a hold keeps the relay unlocked. */
+  get holding(): boolean {
+    return this.held;
+  }
+
+  /** Unlocks until `endHold` (or lockNow, stop, any exit path); never rejects. */
+  async holdUnlocked(reason: string): Promise<void> {
+    if (this.stopped) return;
+    this.held = true;
+    this.clearPulseTimer();
+    await this.drive('unlocked', `hold:${reason}`).catch(() => {});
+  }
+
+  /** Ends a hold and locks (a pulse started inside the hold does not outlive it); never rejects. */
+  async endHold(reason: string): Promise<void> {
+    if (!this.held) return;
+    this.held = false;
+    await this.lockNow(`hold-end:${reason}`);
   }
 
   /**
@@ -69,7 +100,7 @@ export class DoorLock {
    * driven is a `relay-error` alarm and log line, and the re-lock timer still runs.
    */
   async pulse(reason: string): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.held) return;
     this.clearPulseTimer();
     this.pulseEndsAt = this.clock.now() + this.unlockPulseMs;
     this.pulseTimer = this.clock.setTimeout(() => this.endPulse(), this.unlockPulseMs);
@@ -78,6 +109,7 @@ export class DoorLock {
 
   /** Ends any pulse and locks; never rejects (a failure is alarmed and retried every second). */
   async lockNow(reason = 'lock-now'): Promise<void> {
+    this.held = false;
     this.clearPulseTimer();
     await this.drive('locked', reason).catch(() => this.scheduleRelockRetry());
   }
@@ -89,6 +121,9 @@ export class DoorLock {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.held = false;
+    this.offHold?.();
+    this.offHold = null;
     this.clearPulseTimer();
     await this.drive(this.failState, 'shutdown');
     await this.driver.close();
@@ -97,6 +132,7 @@ export class DoorLock {
   /** For exit paths: ends any pulse, drives the fail state synchronously and refuses pulses from now on. */
   failNowSync(): void {
     this.stopped = true;
+    this.held = false;
     this.clearPulseTimer();
     this.driver.setSync(this.failState);
     this.current = this.failState;
@@ -104,6 +140,7 @@ export class DoorLock {
 
   private endPulse(): void {
     this.pulseTimer = null;
+    if (this.held) return;
     this.drive('locked', 'pulse-end').catch(() => this.scheduleRelockRetry());
   }
 

@@ -2,7 +2,8 @@
  * The door monitor: combines the door contact with the relay state into `doorState` events and raises the two
  * alarms a guard cares about: held open too long, and opened without an unlock (forced). A request-to-exit button
  * asks for an unlock (`unlockRequest` by `rex`) and excuses the opening that follows. The contacts themselves are
- * hardware drivers (src/hardware/contact/); this is the policy.
+ * hardware drivers (src/hardware/contact/); this is the policy. Inside a scheduled-unlock hold (`doorHold`) the door
+ * may stand open: no held-open alarm then; the held-open timer starts when the hold ends.
  */
 import type { Logger } from 'pino';
 import type { DoorState, EventBus } from '../bus/event-bus.ts';
@@ -32,7 +33,9 @@ export class DoorMonitor {
   private open: boolean | null = null;
   private state: DoorState | null = null;
   private heldTimer: unknown = null;
+  private holding = false;
   private unsubscribe: (() => void) | null = null;
+  private offHold: (() => void) | null = null;
 
   constructor(private readonly opts: DoorMonitorOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -50,6 +53,7 @@ export class DoorMonitor {
       this.lastAllowedAt = this.clock.now();
       if (this.open === false) this.setState(state);
     });
+    this.offHold = this.opts.bus.on('doorHold', ({ active }) => this.onHold(active), 'door-monitor');
     this.opts.contact.start((open) => this.onContact(open));
     this.opts.rex?.start((pressed) => {
       if (!pressed) return;
@@ -62,6 +66,8 @@ export class DoorMonitor {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.offHold?.();
+    this.offHold = null;
     this.clearHeldTimer();
     await this.opts.contact.stop();
     await this.opts.rex?.stop();
@@ -76,13 +82,30 @@ export class DoorMonitor {
       this.setState(this.relayState);
       return;
     }
-    const allowed = this.relayState === 'unlocked' || this.clock.now() - this.lastAllowedAt <= this.forcedGraceMs;
+    const allowed =
+      this.holding || this.relayState === 'unlocked' || this.clock.now() - this.lastAllowedAt <= this.forcedGraceMs;
     if (!allowed && !initial) {
       this.setState('forced-open');
       this.alarm('door-forced-open', 'door opened while locked, without an unlock');
     } else {
       this.setState('open');
     }
+    this.startHeldTimer();
+  }
+
+  private onHold(active: boolean): void {
+    this.holding = active;
+    if (active) {
+      this.clearHeldTimer();
+      if (this.open) this.setState('open');
+    } else if (this.open) {
+      this.startHeldTimer();
+    }
+  }
+
+  private startHeldTimer(): void {
+    this.clearHeldTimer();
+    if (this.holding) return;
     this.heldTimer = this.clock.setTimeout(() => {
       this.heldTimer = null;
       this.setState('held-open');

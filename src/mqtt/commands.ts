@@ -11,7 +11,8 @@ import { decodeImage } from '../runtime/image.ts';
 import type { IdentityFields } from '../store/face-db.ts';
 import type { Identity } from '../store/schema.ts';
 import { errorMessage } from '../util/errors.ts';
-import type { CommandVerb } from './topics.ts';
+import { runRuleCommand } from './rule-commands.ts';
+import { type CommandVerb, isRuleVerb, RULE_VERBS } from './topics.ts';
 import {
   type Checked,
   checkSchema,
@@ -252,9 +253,16 @@ function stats(env: CommandEnv, payload: unknown): CommandResult {
 }
 
 /** Verbs that change the identity set run one at a time; the rest answer at once. */
-export const MUTATING_VERBS: ReadonlySet<CommandVerb> = new Set(['enroll', 'update', 'delete', 'reload']);
+export const MUTATING_VERBS: ReadonlySet<CommandVerb> = new Set([
+  'enroll',
+  'update',
+  'delete',
+  'reload',
+  ...RULE_VERBS,
+]);
 
 export async function runCommand(verb: CommandVerb, env: CommandEnv, payload: unknown): Promise<CommandResult> {
+  if (isRuleVerb(verb)) return runRuleCommand(verb, env.ctx.db, payload);
   switch (verb) {
     case 'enroll':
       return enroll(env, payload);

@@ -3,7 +3,33 @@
  * Layout after zigbee2mqtt / esp-rfid: `<base>/status`, `<base>/event/...`, `<base>/cmd/<verb>` → `.../result`.
  */
 
-export const COMMAND_VERBS = ['enroll', 'update', 'delete', 'list', 'unlock', 'reload', 'stats'] as const;
+/** Access-rule verbs (issue 14): `<base>/cmd/schedule/add` and so on, one topic level deeper than the others. */
+export const RULE_VERBS = [
+  'schedule/add',
+  'schedule/remove',
+  'holiday/add',
+  'holiday/remove',
+  'group/add',
+  'group/remove',
+  'group/members',
+] as const;
+export type RuleVerb = (typeof RULE_VERBS)[number];
+const RULE_VERB_GROUPS = ['schedule', 'holiday', 'group'] as const;
+
+export function isRuleVerb(verb: string): verb is RuleVerb {
+  return (RULE_VERBS as readonly string[]).includes(verb);
+}
+
+export const COMMAND_VERBS = [
+  'enroll',
+  'update',
+  'delete',
+  'list',
+  'unlock',
+  'reload',
+  'stats',
+  ...RULE_VERBS,
+] as const;
 export type CommandVerb = (typeof COMMAND_VERBS)[number];
 
 export function isCommandVerb(verb: string): verb is CommandVerb {
@@ -22,6 +48,8 @@ export interface Topics {
   badge: string;
   /** Wildcard subscription for every command. */
   commandFilter: string;
+  /** `<base>/cmd/schedule/+`, `.../holiday/+`, `.../group/+` (a `+` never matches the deeper `/result` topics). */
+  ruleCommandFilters: string[];
   command(verb: string): string;
   result(verb: string): string;
   /** The verb of a command topic, or null for anything else (including result topics). */
@@ -45,11 +73,13 @@ export function buildTopics(base: string): Topics {
     portraitEvent: `${base}/event/portrait`,
     badge: `${base}/badge`,
     commandFilter: `${base}/cmd/+`,
+    ruleCommandFilters: RULE_VERB_GROUPS.map((g) => `${cmdPrefix}${g}/+`),
     command: (verb) => `${cmdPrefix}${verb}`,
     result: (verb) => `${cmdPrefix}${verb}/result`,
     verbOf: (topic) => {
       if (!topic.startsWith(cmdPrefix)) return null;
       const verb = topic.slice(cmdPrefix.length);
+      if (isRuleVerb(verb)) return verb;
       return verb.length > 0 && !verb.includes('/') ? verb : null;
     },
     haLockSet: `${base}/ha/lock/set`,

@@ -130,7 +130,7 @@ const identityId = z.string().min(1).max(128);
 const badges = z.array(z.string().trim().min(1).max(64)).max(16);
 
 /** Fields every signed command carries; checked by the verifier, listed so `.strict()` schemas accept them. */
-const envelope = {
+export const envelope = {
   cmd: z.string(),
   ts: z.number(),
   nonce: z.string(),

@@ -13,8 +13,9 @@ import { AtomicJsonFile, type AtomicJsonFileOptions } from './atomic-file.ts';
 import { DbLock, markDaemon, runningDaemon } from './db-lock.ts';
 import { stampOf, watchFile } from './db-watch.ts';
 import { parseDbFile } from './migrations.ts';
-import { type Change, diff, recordIn, withRecord } from './records.ts';
+import { type Change, diff, recordIn, sameRules, withRecord } from './records.ts';
 import {
+  type AccessRules,
   type DbFile,
   type DbRecord,
   emptyDb,
@@ -31,6 +32,14 @@ export const DEFAULT_DB_FILE = 'data/faces.json';
 export type IdentityFields = Omit<Identity, 'encodings' | 'version' | 'updatedAt' | 'epoch'>;
 
 type ChangeListener = (id: string, change: Change) => void;
+
+/** A change of the access rules or identities' groups (src/access/rule-edits.ts builds them): the new file, or null. */
+export interface AccessStep<T> {
+  next: DbFile | null;
+  result: T;
+  /** Identities whose record the step changed (their group membership). */
+  changedIds?: string[];
+}
 
 export interface FaceDbOptions extends AtomicJsonFileOptions {
   /** Follow changes made by other processes and mark this process as the file's daemon (the daemon does). */
@@ -60,11 +69,14 @@ export class FaceDb {
   private readonly adapter: AtomicJsonFile<DbFile>;
   private readonly opts: FaceDbOptions;
   private readonly listeners = new Set<ChangeListener>();
+  private readonly rulesListeners = new Set<() => void>();
   private generationCounter = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private stopWatching: (() => void) | null = null;
   private unmarkDaemon: (() => Promise<void>) | null = null;
   private syncPending = false;
+  /** The rules changed since listeners were last told (announced with the next batch of changes). */
+  private rulesDirty = false;
   private lastWatchError = '';
 
   private constructor(file: string, data: DbFile, stamp: string | null, opts: FaceDbOptions) {
@@ -147,6 +159,29 @@ export class FaceDb {
   /** The identity or the tombstone held for `id`. */
   record(id: string): DbRecord | null {
     return recordIn(this.data, id);
+  }
+
+  /** The access rules (schedules, holiday calendars, groups, their tombstones); never modify the result. */
+  rules(): Readonly<AccessRules> {
+    return this.data.rules;
+  }
+
+  /** Told after the access rules changed (own change, another process's, a reload). */
+  onRulesChange(listener: () => void): () => void {
+    this.rulesListeners.add(listener);
+    return () => this.rulesListeners.delete(listener);
+  }
+
+  /**
+   * One change of the access rules (and group membership), under the writer lock on a fresh copy of the file like
+   * every identity change. The step validates (src/access/records.ts) and throws one line to store nothing.
+   */
+  editAccess<T>(step: (data: DbFile) => AccessStep<T>): Promise<T> {
+    return this.change((data) => {
+      const outcome = step(data);
+      const changes = (outcome.changedIds ?? []).map((id): [string, Change] => [id, 'updated']);
+      return { next: outcome.next, result: outcome.result, changes };
+    });
   }
 
   findByBadge(badge: string): Identity | undefined {
@@ -333,7 +368,9 @@ export class FaceDb {
     if (!loaded)
       throw new FacegateError(`face database ${this.file} is gone; restore it or restart to start an empty one`);
     const changes = diff(this.data, loaded.data);
+    const rulesChanged = !sameRules(this.data, loaded.data);
     this.data = loaded.data;
+    if (rulesChanged) this.rulesDirty = true;
     this.stamp = loaded.stamp;
     this.generationCounter += 1;
     if (external && changes.length > 0) this.opts.onExternalChange?.(changes.length);
@@ -350,6 +387,7 @@ export class FaceDb {
         external = await this.sync(false, true);
         outcome = step(this.data);
         if (outcome.next) {
+          if (!sameRules(this.data, outcome.next)) this.rulesDirty = true;
           await this.adapter.write(outcome.next);
           this.data = outcome.next;
           this.stamp = await stampOf(this.file);
@@ -372,5 +410,8 @@ export class FaceDb {
 
   private announce(changes: Array<[string, Change]>): void {
     for (const [id, change] of changes) for (const listener of this.listeners) listener(id, change);
+    if (!this.rulesDirty) return;
+    this.rulesDirty = false;
+    for (const listener of this.rulesListeners) listener();
   }
 }

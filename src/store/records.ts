@@ -45,3 +45,8 @@ export function diff(before: DbFile, after: DbFile): Array<[string, Change]> {
   }
   return out;
 }
+
+/** Whether two versions of the file hold the same access rules (small: compared as JSON). */
+export function sameRules(before: DbFile, after: DbFile): boolean {
+  return JSON.stringify(before.rules) === JSON.stringify(after.rules);
+}

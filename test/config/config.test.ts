@@ -61,6 +61,10 @@ describe('defaults', () => {
     assert.equal(c.door.failSafe, false);
     assert.equal(c.door.relay, 'simulated');
     assert.equal(c.door.heldOpenMs, 30_000);
+    assert.equal(c.door.timeZone, Intl.DateTimeFormat().resolvedOptions().timeZone);
+    assert.equal(c.door.requireGroup, false);
+    assert.deepEqual(c.door.scheduledUnlock, { schedule: null, firstPersonIn: false });
+    assert.deepEqual(c.audit, { enabled: true, maxDays: 90, maxMB: 100 });
     assert.deepEqual(c.badge.sources, ['stdin']);
     assert.equal(c.badge.logFull, false);
     assert.equal(c.data.dir, 'data');
@@ -156,6 +160,14 @@ describe('invalid configs: one message, every bad key, exit 78', () => {
     }
     assert.match(err.message, /13 problems/);
     assert.match(err.message, /multiple of 32/);
+  });
+
+  test('an unknown door.timeZone is refused at load; a real one is kept', async () => {
+    const bad = await configError(loadConfig(await yamlFile('tz.yaml', 'door:\n  timeZone: Mars/Olympus\n'), {}, {}));
+    assert.equal(bad.exitCode, ExitCode.config);
+    assert.match(bad.message, /door\.timeZone: unknown time zone "Mars\/Olympus"/);
+    const good = await loadConfig(await yamlFile('tz2.yaml', 'door:\n  timeZone: America/New_York\n'), {}, {});
+    assert.equal(good.config.door.timeZone, 'America/New_York');
   });
 
   test('bad command-line overrides are reported the same way', async () => {

@@ -22,7 +22,7 @@ export const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }>
   { name: 'daemon', folders: ['src/daemon'] },
   {
     name: 'features',
-    folders: ['src/door', 'src/mqtt', 'src/display', 'src/inference', 'src/metrics'],
+    folders: ['src/door', 'src/mqtt', 'src/display', 'src/inference', 'src/metrics', 'src/audit'],
   },
   { name: 'bus', folders: ['src/bus'] },
   { name: 'domains', folders: ['src/hardware', 'src/recognition', 'src/nst', 'src/access'] },

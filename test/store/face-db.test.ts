@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { identifyDescriptor, verifyDescriptor } from '../../src/recognition/verification.ts';
 import { FaceDb } from '../../src/store/face-db.ts';
-import type { StoredEncoding } from '../../src/store/schema.ts';
+import { DB_SCHEMA_VERSION, type StoredEncoding } from '../../src/store/schema.ts';
 import { FacegateError } from '../../src/util/errors.ts';
 
 let dir = '';
@@ -168,7 +168,7 @@ test('identify: nearest identity under the threshold, else not in the database; 
   assert.equal(identifyDescriptor(db, new Float32Array([0.1, 0, 0]), 'dlib-resnet128', 0.6).identity, null);
 });
 
-test('a version-1 file opens in deletion epoch 0, opening leaves it as it was, the next change saves version 2', async () => {
+test('a version-1 file opens in deletion epoch 0, opening leaves it as it was, the next change saves the current version', async () => {
   const v1 = {
     schemaVersion: 1,
     identities: [
@@ -183,7 +183,7 @@ test('a version-1 file opens in deletion epoch 0, opening leaves it as it was, t
   assert.equal(await readFile(file, 'utf8'), JSON.stringify(v1));
   await db.upsert(person('carl'));
   const saved = JSON.parse(await readFile(file, 'utf8'));
-  assert.equal(saved.schemaVersion, 2);
+  assert.equal(saved.schemaVersion, DB_SCHEMA_VERSION);
   assert.deepEqual(
     saved.identities.map((i: { id: string; epoch: number }) => `${i.id}@${i.epoch}`),
     ['ann@0', 'carl@0'],

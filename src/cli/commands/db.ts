@@ -1,10 +1,15 @@
-/** `facegate db list | show <id> | remove <id> | export <file> | import <file>`. Output never includes vectors. */
+/**
+ * `facegate db list | show <id> | remove <id> | export <file> | import <file>`. Output never includes vectors.
+ * `show` also says the person's access groups and whether they may enter now at this kiosk (issue 14); `remove`
+ * removes their names from the access log too.
+ */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Identity } from '../../store/schema.ts';
 import { ExitCode, FacegateError } from '../../util/errors.ts';
+import { auditAdmin, auditRedact } from '../cli-audit.ts';
 import { globalFlags, output } from '../context.ts';
-import { openDb } from '../recognition-setup.ts';
+import { cliConfig, openDb } from '../recognition-setup.ts';
 
 /** What an admin may see of an identity: everything but the face vectors. */
 function summary(identity: Identity) {
@@ -17,6 +22,7 @@ function summary(identity: Identity) {
     validFrom: identity.validFrom ?? null,
     validUntil: identity.validUntil ?? null,
     portraitConsent: identity.portraitConsent ?? false,
+    groups: identity.groups ?? [],
     encodings: identity.encodings.length,
     encoders,
     version: identity.version,
@@ -42,27 +48,39 @@ export function registerDbCommands(program: Command): void {
     });
 
   db.command('show <id>')
-    .description('one identity, without face vectors')
+    .description('one identity, without face vectors; its access groups and whether it may enter now')
+    .option('--data-dir <dir>', 'data directory (accepted like the other access commands)')
     .action(async (id: string, _opts, cmd: Command) => {
       const flags = globalFlags(cmd);
-      const identity = (await openDb(cmd)).get(id);
+      const faces = await openDb(cmd);
+      const identity = faces.get(id);
       if (!identity) throw new FacegateError(`no identity "${id}"`, ExitCode.noMatch);
-      const s = summary(identity);
+      const { door, kioskId } = await cliConfig(cmd);
+      const { AccessCheck } = await import('../../door/access-check.ts');
+      const verdict = new AccessCheck(faces, door, kioskId).verdict(identity, Date.now());
+      const canEnterNow = `${verdict.allowed ? 'yes' : 'no'} (${verdict.detail})`;
+      const s = { ...summary(identity), canEnterNow, canEnterReason: verdict.reason };
       output(
         flags,
         s,
         Object.entries(s)
-          .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`)
+          .filter(([k]) => k !== 'canEnterReason')
+          .map(
+            ([k, v]) => `${k === 'canEnterNow' ? 'can enter now' : k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`,
+          )
           .join('\n'),
       );
     });
 
   db.command('remove <id>')
-    .description('delete an identity and everything derived from it')
+    .description('delete an identity and everything derived from it (their names leave the access log too)')
+    .option('--data-dir <dir>', 'data directory (the access log is in <dir>/audit)')
     .action(async (id: string, _opts, cmd: Command) => {
       const flags = globalFlags(cmd);
       const removed = await (await openDb(cmd)).remove(id);
       if (!removed) throw new FacegateError(`no identity "${id}"`, ExitCode.noMatch);
+      await auditRedact(cmd, id);
+      await auditAdmin(cmd, { what: 'identity.delete', result: 'ok', detail: 'identity removed' });
       output(flags, { removed: id }, `removed ${id}`);
     });
 

@@ -1,9 +1,11 @@
 /** Every command group of the CLI, one file each; add new groups to this list. */
 import type { Command } from 'commander';
+import { registerAccessCommands } from './access.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerBenchCommands } from './bench.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerDbCommands } from './db.ts';
+import { registerLogCommand } from './log.ts';
 import { registerModelsCommands } from './models.ts';
 import { registerRecognitionCommands } from './recognition.ts';
 import { registerRunCommand } from './run.ts';
@@ -20,4 +22,6 @@ export const commandGroups: RegisterCommands[] = [
   registerRunCommand,
   registerAdminCommands,
   registerConfigCommands,
+  registerAccessCommands,
+  registerLogCommand,
 ];

@@ -47,16 +47,25 @@ export function registerRecognitionCommands(program: Command): void {
         [],
       )
       .option('--largest', 'accept photos with several faces by taking the largest')
-      .option('--portrait-consent', 'the person agreed to stylized welcome portraits'),
+      .option('--portrait-consent', 'the person agreed to stylized welcome portraits')
+      .option('--group <name>', 'access group (repeatable; must exist)', (v: string, acc: string[]) => [...acc, v], []),
   ).action(
     async (
       id: string,
       images: string[],
-      opts: RecognitionFlags & { name?: string; badge: string[]; largest?: boolean; portraitConsent?: boolean },
+      opts: RecognitionFlags & {
+        name?: string;
+        badge: string[];
+        largest?: boolean;
+        portraitConsent?: boolean;
+        group: string[];
+      },
       cmd: Command,
     ) => {
       const flags = globalFlags(cmd);
       const db = await openDb(cmd, { create: true });
+      // Before seconds of model loading: an unknown group is one line and nothing is stored.
+      if (opts.group.length > 0) (await import('../../access/rule-edits.ts')).checkGroupsExist(db.rules(), opts.group);
       const pipeline = await openPipeline(cmd, opts);
       const gate = await qualityGateFor(cmd, opts.largest === true);
       const samples: Array<{ image: string; accepted: boolean; reason: string | null }> = [];
@@ -92,6 +101,8 @@ export function registerRecognitionCommands(program: Command): void {
         validFrom: existing?.validFrom,
         validUntil: existing?.validUntil,
         portraitConsent: opts.portraitConsent ?? existing?.portraitConsent,
+        groups:
+          opts.group.length > 0 ? [...new Set([...(existing?.groups ?? []), ...opts.group])].sort() : existing?.groups,
       });
       const identity = await db.addEncodings(id, encodings);
       const human = [

@@ -37,6 +37,42 @@ export const lockoutSection = lockoutOf({ maxTracked: 10_000, maxLocked: 50_000 
 /** Face mode, per face track (one descriptor each: 3 000 tracks are ~1.8 MB). */
 export const faceLockoutSection = lockoutOf({ maxTracked: 1_000, maxLocked: 2_000 });
 
+/** The system's IANA zone (TZ, /etc/localtime), or UTC when the runtime cannot tell. */
+export function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Issue 14, access rules (the rules themselves live in the face database beside the identities). */
+const accessRuleKeys = {
+  /** IANA zone the schedules are read in (`Europe/Berlin`); default the system's. An unknown zone is refused. */
+  timeZone: z
+    .string()
+    .max(64)
+    .refine(isTimeZone, { error: (issue) => `unknown time zone ${JSON.stringify(issue.input)} (an IANA name)` })
+    .default(() => systemTimeZone()),
+  /** An identity with no access group is denied (`no-group`); default false: no group = not limited by schedule. */
+  requireGroup: z.boolean().default(false),
+  /**
+   * Hold the relay unlocked while `schedule` is open (office hours, a shop door); null = never. `firstPersonIn`:
+   * the hold starts only after the first person granted while the schedule is open (each opening).
+   */
+  scheduledUnlock: z
+    .strictObject({
+      schedule: z.string().max(64).nullable().default(null),
+      firstPersonIn: z.boolean().default(false),
+    })
+    .prefault({}),
+};
+
 export const doorSection = z
   .strictObject({
     /** `badge+face` (badge, then the face must match its holder), `face` (1:N identify), `badge` (badge alone). */
@@ -89,6 +125,7 @@ export const doorSection = z
     inputsActiveLow: z.boolean().default(false),
     /** Door open longer than this after a grant raises `door-held-open`. */
     heldOpenMs: z.number().int().positive().default(30_000),
+    ...accessRuleKeys,
   })
   .prefault({});
 

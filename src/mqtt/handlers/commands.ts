@@ -11,6 +11,23 @@ import { parseJsonObject } from '../validate.ts';
 import type { EventsOut } from './events.ts';
 import type { HandlerDeps, MqttHandler } from './handler.ts';
 
+/** The access log's view of a command run: no payload beyond the id or name it concerned, no secret. */
+function adminActionOf(verb: string, signer: string, payload: Record<string, unknown>, result: CommandResult) {
+  const id =
+    typeof payload.id === 'string'
+      ? payload.id.slice(0, 128)
+      : typeof payload.name === 'string'
+        ? payload.name.slice(0, 128)
+        : null;
+  return {
+    action: verb,
+    by: `mqtt:${signer}`.slice(0, 128),
+    ok: result.ok,
+    identityId: id,
+    detail: result.ok ? '' : String(result.error).slice(0, 200),
+  };
+}
+
 export function commandHandler(
   deps: HandlerDeps,
   events: Pick<EventsOut, 'scrubbed'>,
@@ -61,19 +78,19 @@ export function commandHandler(
     } else result = await run();
     // "ok" to a delete means the journal no longer names the person (events out scrubs it on identitiesChanged).
     if (verb === 'delete') await events.scrubbed();
+    ctx.bus.emit('adminAction', adminActionOf(verb, verdict.signer, parsed.value, result));
     inbound.publishResult(verb, { ...result, ...extra }, packet);
   }
 
   return {
     name: 'commands',
     start() {
-      client.subscribe(
-        topics.commandFilter,
-        inbound.guarded((topic, payload, packet) => {
-          const verb = topics.verbOf(topic);
-          return verb === null ? undefined : handleCommand(verb, payload, packet);
-        }),
-      );
+      const onCommand = inbound.guarded((topic, payload, packet) => {
+        const verb = topics.verbOf(topic);
+        return verb === null ? undefined : handleCommand(verb, payload, packet);
+      });
+      // `<base>/cmd/<verb>` and the access-rule verbs `<base>/cmd/<group>/<action>` (schedule/add, group/members...).
+      for (const filter of [topics.commandFilter, ...topics.ruleCommandFilters]) client.subscribe(filter, onCommand);
     },
     stats: () => ({ commands: inbound.stats() }),
   };
