@@ -1,7 +1,6 @@
 /** Shared set-up of the recognition commands: flags, the database and the pipeline, built the same way each time. */
 import type { Command } from 'commander';
-import type { FaceEncoder } from '../recognition/encoder.ts';
-import { DEFAULT_ENCODER } from '../recognition/encoders.ts';
+import { DEFAULT_ENCODER, type FaceEncoder } from '../recognition/encoder.ts';
 import type { QualityGate } from '../recognition/enrollment.ts';
 import type { DetectorName, FacePipeline } from '../recognition/pipeline.ts';
 import { DEFAULT_MAX_PIXELS } from '../runtime/image.ts';

@@ -5,7 +5,6 @@
  * them, are reported with the closest known key; any unknown key or invalid value is exit 78.
  */
 import type { Command } from 'commander';
-import { allConfigKeys, unknownKeys } from '../../config/keys.ts';
 import type { ConfigLayers } from '../../config/load.ts';
 import { faceDbFile } from '../../config/locations.ts';
 import { ExitCode, FacegateError } from '../../util/errors.ts';
@@ -54,8 +53,8 @@ function valueAt(config: unknown, keys: string[]): unknown {
 }
 
 /** Every key of the schema with its effective value (null when unset), secrets replaced by a mask. */
-export function effectiveValues(config: unknown, layers: ConfigLayers): EffectiveValue[] {
-  return allConfigKeys().map((dotted) => {
+export function effectiveValues(config: unknown, layers: ConfigLayers, keys: readonly string[]): EffectiveValue[] {
+  return keys.map((dotted) => {
     const keys = dotted.split('.');
     const value = valueAt(config, keys);
     const secret = SECRET_KEY.test(dotted) && value !== undefined && value !== null && value !== '';
@@ -72,6 +71,8 @@ export function registerConfigCommands(program: Command): void {
     )
     .action(async (_opts, cmd: Command) => {
       const flags = globalFlags(cmd);
+      // Loaded here: the key list walks the whole config schema, which `--help` must not load.
+      const { allConfigKeys, unknownKeys } = await import('../../config/keys.ts');
       const { config: effective, file, layers } = await cliLoadedConfig(cmd);
       const unknown = [...unknownKeys(layers.file), ...unknownKeys(layers.env)];
       if (unknown.length > 0)
@@ -79,7 +80,7 @@ export function registerConfigCommands(program: Command): void {
           `${file ? `config ${file}` : 'config'} has ${unknown.length} unknown key${unknown.length === 1 ? '' : 's'}: ${unknown.join('; ')}`,
           ExitCode.config,
         );
-      const values = effectiveValues(effective, layers);
+      const values = effectiveValues(effective, layers, allConfigKeys());
       const database = faceDbFile(effective.data);
       const counts = { file: 0, env: 0, flag: 0, default: 0 };
       for (const v of values) counts[v.source]++;
