@@ -25,9 +25,10 @@ export interface FaceEncoder {
   readonly cropSize: number;
   /**
    * How the pipeline aligns the face before encoding: face-api's dlib-style box (default), or OpenFace's affine
-   * alignment on the inner eyes and bottom lip to a `cropSize` square (src/recognition/align-openface.ts).
+   * alignment on the inner eyes and bottom lip to a `cropSize` square (src/recognition/align-openface.ts), or a
+   * similarity transform from YuNet's five keypoints (reid-0095: only the yunet pipeline can feed it).
    */
-  readonly alignment?: 'dlib' | 'openface';
+  readonly alignment?: 'dlib' | 'openface' | 'five-point';
   /** Loads weights; safe to call more than once. */
   load(): Promise<void>;
   /** The caller keeps ownership of `faceCrop` and disposes it. */

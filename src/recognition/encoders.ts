@@ -2,11 +2,13 @@
 import { FacegateError } from '../util/errors.ts';
 import { createDlibResnet128 } from './dlib-resnet128.ts';
 import type { EncoderFactory, EncoderOptions, FaceEncoder } from './encoder.ts';
+import { createReid0095 } from './embed/reid-0095.ts';
 import { createFacenetNn4Small2 } from './facenet/encoder.ts';
 
-export const DEFAULT_ENCODER = 'dlib-resnet128';
+export { DEFAULT_ENCODER, FACE_API_DEFAULT_ENCODER } from './encoder-traits.ts';
 
 const factories: Record<string, EncoderFactory> = {
+  'reid-0095': createReid0095,
   'dlib-resnet128': createDlibResnet128,
   'facenet-nn4small2': createFacenetNn4Small2,
 };
