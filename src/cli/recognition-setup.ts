@@ -8,9 +8,9 @@ import { DEFAULT_ENCODER, metricLabel, metricOfEncoder } from '../recognition/en
 import type { QualityGate } from '../recognition/enrollment.ts';
 import type { FaceAnalysisPipeline } from '../recognition/face-types.ts';
 import type { DetectorName } from '../recognition/pipeline.ts';
-import type { Identity } from '../store/schema.ts';
 import { DEFAULT_MAX_PIXELS } from '../runtime/image.ts';
 import { DEFAULT_DB_FILE, FaceDb } from '../store/face-db.ts';
+import type { Identity } from '../store/schema.ts';
 import { FacegateError } from '../util/errors.ts';
 import { globalFlags } from './context.ts';
 
@@ -31,7 +31,10 @@ function positiveNumber(value: string): number {
 
 export function recognitionOptions(cmd: Command): Command {
   return cmd
-    .option('--encoder <id>', `face encoder: reid-0095 | dlib-resnet128 | facenet-nn4small2 (default: ${DEFAULT_ENCODER})`)
+    .option(
+      '--encoder <id>',
+      `face encoder: reid-0095 | dlib-resnet128 | facenet-nn4small2 (default: ${DEFAULT_ENCODER})`,
+    )
     .option('--detector <name>', 'face detector: yunet (default) | tiny | ssd (tiny/ssd: 68-landmark encoders)')
     .option(
       '--threshold <distance>',
@@ -121,7 +124,8 @@ export async function openPipeline(
     identities,
     fetchMissing: recognition.fetchModels,
   });
-  for (const note of choice.notes) process.stderr.write(`${note.level === 'warn' ? 'warning' : 'note'}: ${note.message}\n`);
+  for (const note of choice.notes)
+    process.stderr.write(`${note.level === 'warn' ? 'warning' : 'note'}: ${note.message}\n`);
   return createPipeline({
     backend: globals.backend ?? recognition.backend,
     detector: choice.detector,

@@ -24,6 +24,7 @@ import { createDoorContact } from '../hardware/contact/create.ts';
 import { createRelayDriver } from '../hardware/relay/create.ts';
 import { WorkerAnalyser } from '../inference/analyser.ts';
 import { resolveModelsDir } from '../models/paths.ts';
+import { metricLabel, metricOfEncoder } from '../recognition/encoder-traits.ts';
 import type { FaceBox } from '../recognition/pipeline.ts';
 import { FaceDb } from '../store/face-db.ts';
 import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
@@ -73,7 +74,7 @@ export class Controller {
   readonly logger: Logger;
   doorLock!: DoorLock;
   db!: FaceDb;
-  analyser!: FaceAnalyser & { readonly backend?: string };
+  analyser!: FaceAnalyser & { readonly backend?: string; readonly detector?: string };
   flow!: DoorFlow;
   context!: DaemonContext;
   camera: CameraSource | null = null;
@@ -138,15 +139,28 @@ export class Controller {
         logger.info({ event: 'db-changed', changed }, `face database changed by another process: ${changed} ids`),
     });
     this.db.onChange((id, change) => bus.emit('identitiesChanged', { id, change }));
+    // Detector and encoder: the database's encoder if it was enrolled with another one (logged once, with how to
+    // re-enroll), YuNet/reid-0095 fetched when missing, else the face-api pipeline with a warning.
+    const modelsDir = resolveModelsDir(undefined, recognition.modelsDir ?? undefined);
+    const { choosePipeline } = await import('../recognition/pipeline-choice.ts');
+    const choice = await choosePipeline({
+      detector: recognition.detector,
+      encoder: recognition.encoder,
+      modelsDir,
+      identities: this.db.list(),
+      fetchMissing: recognition.fetchModels,
+    });
+    for (const note of choice.notes) logger[note.level]({ event: note.event }, note.message);
     this.analyser = await WorkerAnalyser.start(
       {
         pipeline: {
           backend: recognition.backend,
-          detector: recognition.detector,
+          detector: choice.detector,
+          yunetInputSize: recognition.yunetInputSize,
           tinyInputSize: recognition.tinyInputSize,
-          encoder: recognition.encoder,
+          encoder: choice.encoder,
           minScore: recognition.minScore,
-          modelsDir: resolveModelsDir(undefined, recognition.modelsDir ?? undefined),
+          modelsDir,
         },
         liveTinyInputSize: recognition.liveTinyInputSize,
         threshold: recognition.threshold,
@@ -224,6 +238,7 @@ export class Controller {
         kioskId: config.kioskId,
         mode: door.mode,
         backend: this.analyser.backend,
+        detector: this.analyser.detector,
         encoder: this.analyser.encoderId,
         threshold: this.analyser.threshold,
         camera: this.camera.description,
@@ -231,7 +246,7 @@ export class Controller {
         badgeSources: config.badge.sources,
         db: this.db.file,
       },
-      `facegate running: ${door.mode} mode, ${this.analyser.backend} backend, ${this.analyser.encoderId} at ${this.analyser.threshold}`,
+      `facegate running: ${door.mode} mode, ${this.analyser.backend} backend, ${this.analyser.detector} + ${this.analyser.encoderId} at ${this.analyser.threshold} (${metricLabel(metricOfEncoder(this.analyser.encoderId))})`,
     );
   }
 

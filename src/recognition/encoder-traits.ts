@@ -3,8 +3,9 @@
  * threshold use, and the alignment it needs (which decides the detector). The door flow, the matcher and the CLI's
  * pipeline choice read this; test/recognition/pipeline-choice.test.ts checks it against the encoders themselves.
  */
-import type { DistanceMetric, FaceEncoder } from './encoder.ts';
+
 import { cosineDistance } from './embed/metric.ts';
+import type { DistanceMetric, FaceEncoder } from './encoder.ts';
 import { euclidean } from './matching.ts';
 
 /** The default encoder (issue 17): YuNet + five-point alignment + reid-0095, cosine distance. */

@@ -6,9 +6,9 @@
  * with a grey margin and searched again. "No face" is a result (an empty list), not an error.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { FacegateError } from '../util/errors.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { type BackendName, initBackend, tf } from '../runtime/tf.ts';
+import { FacegateError } from '../util/errors.ts';
 import { alignOpenFace } from './align-openface.ts';
 import type { FaceEncoder } from './encoder.ts';
 import { createEncoder, FACE_API_DEFAULT_ENCODER } from './encoders.ts';

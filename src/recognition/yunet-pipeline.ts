@@ -7,13 +7,14 @@
  * 57 shared tight crops (40 bbt 150x150, 17 happy-house 96x96), and also 57/57 with a 0.25 or 0.5 grey margin, so a
  * retry would only cost time on frames with nobody in them. `padRetry` and `tinyInputSize` are ignored here.
  */
+
+import { verifiedModelFiles } from '../models/pinned-kind.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { type BackendName, initBackend, tf } from '../runtime/tf.ts';
 import { FacegateError } from '../util/errors.ts';
-import { verifiedModelFiles } from '../models/pinned-kind.ts';
 import { YunetDetector } from './detect/yunet.ts';
-import type { FaceEncoder } from './encoder.ts';
 import { alignForReid } from './embed/reid-0095.ts';
+import type { FaceEncoder } from './encoder.ts';
 import { createEncoder, DEFAULT_ENCODER } from './encoders.ts';
 import type {
   AnalyseOptions,
@@ -96,4 +97,3 @@ export class YunetPipeline implements FaceAnalysisPipeline {
     this.encoder.dispose();
   }
 }
-

@@ -8,8 +8,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { checkEnrollmentSample } from '../../recognition/enrollment.ts';
 import { metricOfEncoder } from '../../recognition/encoder-traits.ts';
+import { checkEnrollmentSample } from '../../recognition/enrollment.ts';
 import { identifyDescriptor, verifyDescriptor } from '../../recognition/verification.ts';
 import { loadImage, type RgbImage } from '../../runtime/image.ts';
 import type { FaceDb } from '../../store/face-db.ts';
@@ -113,9 +113,7 @@ export function registerRecognitionCommands(program: Command): void {
         portraitConsent: opts.portraitConsent ?? existing?.portraitConsent,
       });
       const replaced = opts.replace ? (existing?.encodings.length ?? 0) : 0;
-      const identity = opts.replace
-        ? await db.replaceEncodings(id, encodings)
-        : await db.addEncodings(id, encodings);
+      const identity = opts.replace ? await db.replaceEncodings(id, encodings) : await db.addEncodings(id, encodings);
       const metric = metricName(pipeline.encoder.id);
       const human = [
         ...samples.map((s) => `${s.accepted ? 'accepted' : 'rejected'} ${s.image}${s.reason ? `: ${s.reason}` : ''}`),
