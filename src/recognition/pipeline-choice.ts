@@ -121,6 +121,12 @@ export async function choosePipeline(input: PipelineChoiceInput): Promise<Pipeli
   const problem = await ensureGraphModels(input, notes);
   if (problem === null) return { detector: 'yunet', encoder, notes };
   if (input.encoderExplicit) throw new FacegateError(problem);
+  if (input.identities && (encoderCoverage(input.identities).get(encoder) ?? 0) > 0) {
+    // The face-api encoder could match none of these people: refusing is clearer than "no match" for everyone.
+    throw new FacegateError(
+      `${problem}; the database holds ${encoder} encodings, which only that model can match: install it with "facegate models import yunet <dir>" and "facegate models import face-reid <dir>"`,
+    );
+  }
   notes.push({
     level: 'warn',
     event: 'models-fallback',

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerAdminCommands } from './admin.ts';
 import { registerBenchCommands } from './bench.ts';
+import { registerCalibrateCommand } from './calibrate.ts';
 import { registerDbCommands } from './db.ts';
 import { registerModelsCommands } from './models.ts';
 import { registerRecognitionCommands } from './recognition.ts';
@@ -18,4 +19,5 @@ export const commandGroups: RegisterCommands[] = [
   registerBenchCommands,
   registerRunCommand,
   registerAdminCommands,
+  registerCalibrateCommand,
 ];
