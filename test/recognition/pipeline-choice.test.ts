@@ -129,7 +129,10 @@ describe('pipeline choice', () => {
 
   test('the same failure is an error when reid-0095 was asked for by name, or the database needs it', async () => {
     const base = { detector: 'yunet' as const, encoder: 'reid-0095', modelsDir: path.join(dir, 'none') };
-    await assert.rejects(choosePipeline({ ...base, encoderExplicit: true, fetchMissing: false }), /yunet model not found/);
+    await assert.rejects(
+      choosePipeline({ ...base, encoderExplicit: true, fetchMissing: false }),
+      /yunet model not found/,
+    );
     await assert.rejects(
       choosePipeline({ ...base, identities: [identity('a', 'reid-0095')], fetchMissing: false }),
       /only that model can match/,
