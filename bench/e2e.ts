@@ -31,11 +31,17 @@ export interface E2eBenchOptions {
   source: 'dir' | 'video';
   durationS: number;
   backend?: BackendName;
+  /** `default`: YuNet + reid-0095 (weights from `modelsDir`); `face-api`: tiny + dlib-resnet128 (issue 17's old). */
+  pipeline?: 'default' | 'face-api';
+  /** Where YuNet/reid-0095 are (default: `<shared>/models`, laid out as `facegate models import` does). */
+  modelsDir?: string;
   log?: (line: string) => void;
 }
 
 export interface E2eBenchResult {
   source: string;
+  /** detector + encoder that ran. */
+  pipeline: string;
   durationS: number;
   backend: string;
   latency: { p50Ms: number; p95Ms: number; decisions: number };
@@ -112,7 +118,13 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
     const config: FacegateConfig = {
       ...base,
       kioskId: 'bench',
-      recognition: { ...base.recognition, backend: opts.backend ?? 'auto' },
+      recognition: {
+        ...base.recognition,
+        backend: opts.backend ?? 'auto',
+        ...(opts.pipeline === 'face-api'
+          ? { detector: 'tiny' as const, encoder: 'dlib-resnet128' }
+          : { modelsDir: opts.modelsDir ?? path.join(opts.sharedDir, 'models'), fetchModels: false }),
+      },
       camera: { ...base.camera, source: cameraSpec, fps: FPS, loop: true },
       door: { ...base.door, mode: 'face', cooldownMs: 500, relay: 'simulated' },
       badge: { ...base.badge, sources: ['none'] },
@@ -190,6 +202,7 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
       const main = process.memoryUsage();
       return {
         source: opts.source,
+        pipeline: `${controller.analyser.detector ?? '?'} + ${controller.analyser.encoderId}`,
         durationS: round1(seconds),
         backend: controller.analyser.backend ?? 'unknown',
         latency: {
