@@ -56,7 +56,7 @@ export function encoderCoverage(identities: readonly Identity[]): Map<string, nu
 }
 
 export const REENROLL_HINT =
-  'facegate enroll --replace <id> <photos...> (or the MQTT enroll-by-capture flow); there is no "db reenroll": facegate stores no photos to re-encode';
+  'facegate enroll --replace <id> <photos...> (the daemon switches at its next start once the new encoder covers most identities; MQTT enroll-by-capture enrolls with the encoder the daemon runs); there is no "db reenroll": facegate stores no photos to re-encode';
 
 function migrate(input: PipelineChoiceInput, notes: PipelineNote[]): string {
   if (input.encoderExplicit || !input.identities) return input.encoder;
