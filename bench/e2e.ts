@@ -64,7 +64,7 @@ export interface E2eBenchResult {
     workerJsHeapMB: number | null;
     workerWasmHeapMB: number | null;
   };
-  decisions: { granted: number; denied: number };
+  decisions: { granted: number; denied: number; deniedReasons: Record<string, number> };
 }
 
 const toMB = (bytes: number) => Math.round(bytes / 2 ** 20);
@@ -155,11 +155,14 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
       const decisionLatencies: number[] = [];
       const frameLatencies: number[] = [];
       const inference: number[] = [];
-      const decisions = { granted: 0, denied: 0 };
+      const decisions = { granted: 0, denied: 0, deniedReasons: {} as Record<string, number> };
       const offAccess = controller.bus.on('access', (e) => {
         if (e.latencyMs !== null) decisionLatencies.push(e.latencyMs);
         if (e.decision === 'granted') decisions.granted += 1;
-        else decisions.denied += 1;
+        else {
+          decisions.denied += 1;
+          decisions.deniedReasons[e.reason] = (decisions.deniedReasons[e.reason] ?? 0) + 1;
+        }
       });
       // Per-frame latency: watch the analyser's results as the door flow receives them.
       const analyser = controller.analyser as typeof controller.analyser & {
