@@ -30,11 +30,17 @@ export interface E2eBenchOptions {
   source: 'dir' | 'video';
   durationS: number;
   backend?: BackendName;
+  /** `default`: YuNet + reid-0095 (weights from `modelsDir`); `face-api`: tiny + dlib-resnet128 (issue 17's old). */
+  pipeline?: 'default' | 'face-api';
+  /** Where YuNet/reid-0095 are (default: `<shared>/models`, laid out as `facegate models import` does). */
+  modelsDir?: string;
   log?: (line: string) => void;
 }
 
 export interface E2eBenchResult {
   source: string;
+  /** detector + encoder that ran. */
+  pipeline: string;
   durationS: number;
   backend: string;
   latency: { p50Ms: number; p95Ms: number; decisions: number };
@@ -57,7 +63,7 @@ export interface E2eBenchResult {
     workerJsHeapMB: number | null;
     workerWasmHeapMB: number | null;
   };
-  decisions: { granted: number; denied: number };
+  decisions: { granted: number; denied: number; deniedReasons: Record<string, number> };
 }
 
 const toMB = (bytes: number) => Math.round(bytes / 2 ** 20);
@@ -111,7 +117,13 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
     const config: FacegateConfig = {
       ...base,
       kioskId: 'bench',
-      recognition: { ...base.recognition, backend: opts.backend ?? 'auto' },
+      recognition: {
+        ...base.recognition,
+        backend: opts.backend ?? 'auto',
+        ...(opts.pipeline === 'face-api'
+          ? { detector: 'tiny' as const, encoder: 'dlib-resnet128' }
+          : { modelsDir: opts.modelsDir ?? path.join(opts.sharedDir, 'models'), fetchModels: false }),
+      },
       camera: { ...base.camera, source: cameraSpec, fps: FPS, loop: true },
       door: { ...base.door, mode: 'face', cooldownMs: 500, relay: 'simulated' },
       badge: { ...base.badge, sources: ['none'] },
@@ -142,11 +154,14 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
       const decisionLatencies: number[] = [];
       const frameLatencies: number[] = [];
       const inference: number[] = [];
-      const decisions = { granted: 0, denied: 0 };
+      const decisions = { granted: 0, denied: 0, deniedReasons: {} as Record<string, number> };
       const offAccess = daemon.bus.on('access', (e) => {
         if (e.latencyMs !== null) decisionLatencies.push(e.latencyMs);
         if (e.decision === 'granted') decisions.granted += 1;
-        else decisions.denied += 1;
+        else {
+          decisions.denied += 1;
+          decisions.deniedReasons[e.reason] = (decisions.deniedReasons[e.reason] ?? 0) + 1;
+        }
       });
       // Per-frame latency: a frame-path consumer sees each analysis in the same turn as the door flow.
       const { analyser, frames } = daemon;
@@ -184,6 +199,7 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
       const main = process.memoryUsage();
       return {
         source: opts.source,
+        pipeline: `${daemon.analyser.detector ?? '?'} + ${daemon.analyser.encoderId}`,
         durationS: round1(seconds),
         backend: analyser.backend,
         latency: {

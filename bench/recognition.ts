@@ -1,6 +1,7 @@
 /**
- * `facegate bench recognition`: one 640x480 frame with one face (built from the shared bbt photos) through our
- * pipeline — detect, landmarks + aligned crop, encode, match — and through face-api's stock
+ * `facegate bench recognition`: one 640x480 frame with one face (built from the shared bbt photos) through the
+ * default pipeline (YuNet 320 + five-point warp + reid-0095, weights from `<shared>/models` or `--models-dir`) and
+ * the face-api pipeline — detect, landmarks/alignment, encode, match — in the same run, and through face-api's stock
  * `detectAllFaces().withFaceLandmarks().withFaceDescriptors()` in the same run; 1:N identify over synthetic
  * databases of 1k/10k/100k identities; RSS after model load.
  */
@@ -8,8 +9,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_LIVE_TINY_INPUT_SIZE } from '../src/inference/protocol.ts';
 import { loadFaceApiNets } from '../src/recognition/face-api-models.ts';
+import type { FaceAnalysisPipeline } from '../src/recognition/face-types.ts';
 import { EncodingIndex } from '../src/recognition/matching.ts';
 import { type AnalyseOptions, FacePipeline } from '../src/recognition/pipeline.ts';
+import { YunetPipeline } from '../src/recognition/yunet-pipeline.ts';
 import type { RgbImage } from '../src/runtime/image.ts';
 import { type BackendName, tf } from '../src/runtime/tf.ts';
 import { FacegateError } from '../src/util/errors.ts';
@@ -20,6 +23,8 @@ export interface RecognitionBenchOptions {
   backend?: BackendName;
   runs?: number;
   warmup?: number;
+  /** Where YuNet/reid-0095 are (default `<shared>/models`). */
+  modelsDir?: string;
   log?: (line: string) => void;
 }
 
@@ -29,6 +34,10 @@ interface Stage {
 }
 
 export interface RecognitionBenchResult {
+  /** The default pipeline (issue 17) on the same frame: YuNet at 320, five-point warp, reid-0095, cosine match. */
+  yunet: Stage & { detect: Stage; align: Stage; encode: Stage; match: Stage; inputLongSide: number };
+  /** yunet p50 / face-api live-setting p50, timed in the same process, alternating blocks. */
+  ratioYunetToFaceApi: number;
   /** The kiosk frame as the daemon analyses it (live detector input, no padded retries). */
   frame: Stage & {
     detect: Stage;
@@ -109,8 +118,18 @@ export async function benchRecognition(opts: RecognitionBenchOptions): Promise<R
     randomVectors(40, 128, 1).map((vector, i) => ({ identityId: `p${i % 8}`, vector })),
   );
 
-  /** Our pipeline on the frame, timed per stage, with the detector input the caller chooses. */
-  const timeOurs = async (analyseOptions: AnalyseOptions) => {
+  const yunet = await YunetPipeline.create({
+    backend: opts.backend ?? 'auto',
+    modelsDir: opts.modelsDir ?? path.join(opts.sharedDir, 'models'),
+  });
+  const gallery256 = new EncodingIndex(
+    256,
+    randomVectors(40, 256, 2).map((vector, i) => ({ identityId: `p${i % 8}`, vector })),
+  );
+
+  /** A pipeline on the frame, timed per stage, with the detector input the caller chooses. */
+  const timeOurs = async (analyseOptions: AnalyseOptions, p: FaceAnalysisPipeline = pipeline) => {
+    const index = p === pipeline ? gallery : gallery256;
     const t = {
       totals: [] as number[],
       detect: [] as number[],
@@ -120,11 +139,11 @@ export async function benchRecognition(opts: RecognitionBenchOptions): Promise<R
     };
     for (let i = 0; i < warmup + runs; i++) {
       const t0 = performance.now();
-      const result = await pipeline.analyse(frame, analyseOptions);
+      const result = await p.analyse(frame, analyseOptions);
       const face = result.faces[0];
       if (!face || face.padded) throw new FacegateError('bench frame: face not found on the first detection pass');
       const m0 = performance.now();
-      gallery.nearest(face.descriptor);
+      index.nearest(face.descriptor);
       const t1 = performance.now();
       if (i < warmup) continue;
       t.totals.push(t1 - t0);
@@ -135,8 +154,17 @@ export async function benchRecognition(opts: RecognitionBenchOptions): Promise<R
     }
     return t;
   };
-  // As the daemon analyses live camera frames (config `recognition.liveTinyInputSize`, no padded retries)...
-  const live = await timeOurs({ padRetry: false, tinyInputSize: DEFAULT_LIVE_TINY_INPUT_SIZE });
+  // As the daemon analyses live camera frames (config `recognition.liveTinyInputSize`, no padded retries), in
+  // alternating halves with the default YuNet pipeline so both see the same machine load...
+  const liveOptions = { padRetry: false, tinyInputSize: DEFAULT_LIVE_TINY_INPUT_SIZE };
+  const halves = [await timeOurs(liveOptions), await timeOurs(liveOptions, yunet)];
+  halves.push(await timeOurs(liveOptions), await timeOurs(liveOptions, yunet));
+  const join = (a: (typeof halves)[0], b: (typeof halves)[0]) =>
+    Object.fromEntries(Object.keys(a).map((k) => [k, [...a[k as 'totals'], ...b[k as 'totals']]])) as typeof a;
+  const live = join(halves[0]!, halves[2]!);
+  const yun = join(halves[1]!, halves[3]!);
+  log(`yunet + reid-0095: total p50 ${round1(median(yun.totals))} ms`);
+  yunet.dispose();
   // ...and with the photo setting (416), the like-for-like comparison with the stock call on the same detector.
   const photo = await timeOurs({});
   const { totals, detect, landmarks, encode, match } = live;
@@ -175,6 +203,15 @@ export async function benchRecognition(opts: RecognitionBenchOptions): Promise<R
   log(`identify 1k/10k/100k: ${identify['1000']} / ${identify['10000']} / ${identify['100000']} ms`);
   pipeline.dispose();
   return {
+    yunet: {
+      ...stage(yun.totals),
+      detect: stage(yun.detect),
+      align: stage(yun.landmarks),
+      encode: stage(yun.encode),
+      match: stage(yun.match),
+      inputLongSide: 320,
+    },
+    ratioYunetToFaceApi: Math.round((median(yun.totals) / median(totals)) * 100) / 100,
     frame: {
       ...stage(totals),
       tinyInputSize: DEFAULT_LIVE_TINY_INPUT_SIZE,

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { FacegateConfig } from '../config/schema.ts';
 import type { Frame } from '../hardware/camera/frame.ts';
 import type { EnrollSampleResult } from '../recognition/enrollment.ts';
-import type { FaceBox } from '../recognition/pipeline.ts';
+import type { FaceBox, FiveKeypoints } from '../recognition/pipeline.ts';
 import type { FaceDb } from '../store/face-db.ts';
 import type { EventBus } from './event-bus.ts';
 
@@ -29,8 +29,8 @@ export interface Feature {
 export interface FrameAnalysis {
   seq: number;
   capturedAt: number;
-  /** Largest face first. */
-  faces: Array<{ box: FaceBox; score: number; descriptor: Float32Array }>;
+  /** Largest face first; boxes (and YuNet's keypoints, when the default pipeline runs) in full-frame coordinates. */
+  faces: Array<{ box: FaceBox; score: number; descriptor: Float32Array; keypoints?: FiveKeypoints }>;
   analysedAt: number;
 }
 

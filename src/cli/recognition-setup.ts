@@ -1,9 +1,12 @@
 /** Shared set-up of the recognition commands: flags, the database and the pipeline, built the same way each time. */
 import type { Command } from 'commander';
-import { DEFAULT_ENCODER, type FaceEncoder } from '../recognition/encoder.ts';
+import type { FaceEncoder } from '../recognition/encoder.ts';
+import { DEFAULT_ENCODER, metricLabel, metricOfEncoder } from '../recognition/encoder-traits.ts';
 import type { QualityGate } from '../recognition/enrollment.ts';
-import type { DetectorName, FacePipeline } from '../recognition/pipeline.ts';
+import type { FaceAnalysisPipeline } from '../recognition/face-types.ts';
+import type { DetectorName } from '../recognition/pipeline.ts';
 import { DEFAULT_MAX_PIXELS } from '../runtime/image.ts';
+import type { Identity } from '../store/schema.ts';
 import { FacegateError } from '../util/errors.ts';
 import { globalFlags } from './context.ts';
 import { cliConfig, cliModelsDir } from './locations.ts';
@@ -25,9 +28,16 @@ function positiveNumber(value: string): number {
 
 export function recognitionOptions(cmd: Command): Command {
   return cmd
-    .option('--encoder <id>', `face encoder (default: ${DEFAULT_ENCODER})`)
-    .option('--detector <name>', 'face detector: tiny (default) | ssd')
-    .option('--threshold <distance>', "match threshold (default: the encoder's own)", positiveNumber)
+    .option(
+      '--encoder <id>',
+      `face encoder: reid-0095 | dlib-resnet128 | facenet-nn4small2 (default: ${DEFAULT_ENCODER})`,
+    )
+    .option('--detector <name>', 'face detector: yunet (default) | tiny | ssd (tiny/ssd: 68-landmark encoders)')
+    .option(
+      '--threshold <distance>',
+      "match threshold in the encoder's metric: cosine 1-cos for reid-0095, Euclidean otherwise (default: the encoder's own)",
+      positiveNumber,
+    )
     .option('--no-detect', 'the image is already a tight face crop: encode it whole, skip detection')
     .option('--max-pixels <n>', `refuse larger images (default ${DEFAULT_MAX_PIXELS})`, positiveNumber);
 }
@@ -43,20 +53,52 @@ export async function qualityGateFor(cmd: Command, allowMultiple: boolean): Prom
   return { minFaceSize: recognition.minFaceSize, minScore: recognition.minScore, allowMultiple };
 }
 
-export async function openPipeline(cmd: Command, flags: RecognitionFlags): Promise<FacePipeline> {
+const DETECTORS: readonly DetectorName[] = ['yunet', 'tiny', 'ssd'];
+
+/**
+ * The pipeline for a recognition command. `identities`: the database it will match against, so a database enrolled
+ * with an older encoder keeps being matched with that encoder (omitted by `enroll --replace`, which re-enrolls with
+ * the configured one). Notes (a fetched model, the fallback to face-api, the migration hint) go to stderr, one line
+ * each.
+ */
+export async function openPipeline(
+  cmd: Command,
+  flags: RecognitionFlags,
+  identities?: readonly Identity[],
+): Promise<FaceAnalysisPipeline> {
   const globals = globalFlags(cmd);
   const { recognition } = await cliConfig(cmd);
   const detector = flags.detector ?? recognition.detector;
-  if (detector !== 'tiny' && detector !== 'ssd')
-    throw new FacegateError(`unknown detector "${detector}" (expected tiny or ssd)`);
+  if (!DETECTORS.includes(detector as DetectorName))
+    throw new FacegateError(`unknown detector "${detector}" (expected yunet, tiny or ssd)`);
+  const modelsDir = await cliModelsDir(cmd);
   // Loaded on use: tfjs and the models cost a second or more, which `db list` should not pay.
-  const { FacePipeline } = await import('../recognition/pipeline.ts');
-  return FacePipeline.create({
-    backend: globals.backend ?? recognition.backend,
+  const [{ choosePipeline }, { createPipeline }] = await Promise.all([
+    import('../recognition/pipeline-choice.ts'),
+    import('../recognition/create-pipeline.ts'),
+  ]);
+  const choice = await choosePipeline({
     detector: detector as DetectorName,
+    encoder: flags.encoder ?? recognition.encoder,
+    encoderExplicit: flags.encoder !== undefined,
+    modelsDir,
+    identities,
+    fetchMissing: recognition.fetchModels,
+  });
+  for (const note of choice.notes)
+    process.stderr.write(`${note.level === 'warn' ? 'warning' : 'note'}: ${note.message}\n`);
+  return createPipeline({
+    backend: globals.backend ?? recognition.backend,
+    detector: choice.detector,
+    yunetInputSize: recognition.yunetInputSize,
     tinyInputSize: recognition.tinyInputSize,
     minScore: recognition.minScore,
-    encoder: flags.encoder ?? recognition.encoder,
-    modelsDir: await cliModelsDir(cmd),
+    encoder: choice.encoder,
+    modelsDir,
   });
+}
+
+/** How the CLI names the distance of an encoder's results, e.g. `cosine distance 1-cos`. */
+export function metricName(encoderId: string): string {
+  return metricLabel(metricOfEncoder(encoderId));
 }

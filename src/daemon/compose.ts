@@ -33,6 +33,7 @@ import { FramePipeline } from '../inference/frame-pipeline.ts';
 import { createMetricsModule } from '../metrics/module.ts';
 import { resolveModelsDir } from '../models/paths.ts';
 import { mqttFeature } from '../mqtt/module.ts';
+import { metricLabel, metricOfEncoder } from '../recognition/encoder-traits.ts';
 import { FaceDb } from '../store/face-db.ts';
 import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
 import { type GuardedProcess, installExitGuards, signalExitCode } from './lifecycle.ts';
@@ -180,15 +181,28 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
     // The face database writes each change atomically as it happens: nothing is pending once the modules stopped.
     stoppers.push({ what: 'face database', stop: () => faces.close() });
     faces.onChange((id, change) => bus.emit('identitiesChanged', { id, change }));
+    // Detector and encoder: the database's encoder if it was enrolled with another one (logged once, with how to
+    // re-enroll), YuNet/reid-0095 fetched when missing, else the face-api pipeline with a warning.
+    const modelsDir = resolveModelsDir(undefined, recognition.modelsDir ?? undefined);
+    const { choosePipeline } = await import('../recognition/pipeline-choice.ts');
+    const choice = await choosePipeline({
+      detector: recognition.detector,
+      encoder: recognition.encoder,
+      modelsDir,
+      identities: faces.list(),
+      fetchMissing: recognition.fetchModels,
+    });
+    for (const note of choice.notes) logger[note.level]({ event: note.event }, note.message);
     const analyser = await WorkerAnalyser.start(
       {
         pipeline: {
           backend: recognition.backend,
-          detector: recognition.detector,
+          detector: choice.detector,
+          yunetInputSize: recognition.yunetInputSize,
           tinyInputSize: recognition.tinyInputSize,
-          encoder: recognition.encoder,
+          encoder: choice.encoder,
           minScore: recognition.minScore,
-          modelsDir: resolveModelsDir(undefined, recognition.modelsDir ?? undefined),
+          modelsDir,
         },
         liveTinyInputSize: recognition.liveTinyInputSize,
         threshold: recognition.threshold,
@@ -286,6 +300,7 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
         event: 'started',
         mode: door.mode,
         backend: analyser.backend,
+        detector: analyser.detector,
         encoder: analyser.encoderId,
         threshold: analyser.threshold,
         camera: camera.description,
@@ -293,7 +308,7 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
         badgeSources: config.badge.sources,
         db: faces.file,
       },
-      `facegate running as kiosk ${config.kioskId}: ${door.mode} mode, ${analyser.backend} backend, ${analyser.encoderId} at ${analyser.threshold}`,
+      `facegate running as kiosk ${config.kioskId}: ${door.mode} mode, ${analyser.backend} backend, ${analyser.detector} + ${analyser.encoderId} at ${analyser.threshold} (${metricLabel(metricOfEncoder(analyser.encoderId))})`,
     );
     return {
       bus,

@@ -12,7 +12,7 @@ import type { EventBus } from '../bus/event-bus.ts';
 import type { DoorConfig, RateLimitConfig } from '../config/sections/door.ts';
 import { identityStatus } from '../recognition/verification.ts';
 import type { Identity } from '../store/schema.ts';
-import { FaceTrackLockout } from './face-tracks.ts';
+import { type FaceDistance, FaceTrackLockout } from './face-tracks.ts';
 import { AttemptLockout, BadgeLockout } from './lockout.ts';
 
 export type AttemptSettings = Pick<DoorConfig, 'lockout' | 'unknownBadgeLimit' | 'faceLockout' | 'faceAttemptLimit'>;
@@ -47,13 +47,16 @@ export class AttemptGuard {
   private readonly faces: FaceTrackLockout;
   private readonly faceRate: AttemptLockout<string>;
 
-  /** `faceRadius`: faces closer than this are one track (the recognition threshold). */
-  constructor(bus: EventBus, settings: AttemptSettings, faceRadius: number) {
+  /**
+   * `faceRadius`: faces closer than this are one track (the recognition threshold), measured with `faceDistance`
+   * (the encoder's metric; Euclidean when omitted).
+   */
+  constructor(bus: EventBus, settings: AttemptSettings, faceRadius: number, faceDistance?: FaceDistance) {
     this.bus = bus;
     this.settings = settings;
     this.badges = new BadgeLockout(settings.lockout);
     this.unknownBadges = kioskRate(settings.unknownBadgeLimit);
-    this.faces = new FaceTrackLockout(settings.faceLockout, faceRadius);
+    this.faces = new FaceTrackLockout(settings.faceLockout, faceRadius, faceDistance);
     this.faceRate = kioskRate(settings.faceAttemptLimit);
   }
 

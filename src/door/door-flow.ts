@@ -40,7 +40,7 @@ import type { Logger } from 'pino';
 import { type AccessEvent, type AccessMode, type EventBus, type FlowState, maskBadge } from '../bus/event-bus.ts';
 import type { DaemonModule, FrameAnalysis } from '../bus/module.ts';
 import type { DoorConfig } from '../config/sections/door.ts';
-import { euclidean } from '../recognition/matching.ts';
+import { encoderDistance } from '../recognition/encoder-traits.ts';
 import { identifyDescriptor, verifyDescriptor } from '../recognition/verification.ts';
 import type { FaceDb } from '../store/face-db.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
@@ -105,7 +105,9 @@ export class DoorFlow implements DaemonModule {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.mode = opts.settings.mode;
-    this.guard = new AttemptGuard(opts.bus, opts.settings, opts.threshold);
+    this.guard = new AttemptGuard(opts.bus, opts.settings, opts.threshold, (a, b) =>
+      encoderDistance(opts.encoderId, a, b),
+    );
     const { timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone, requireGroup = false } = opts.settings;
     this.access = new AccessCheck(opts.db, { timeZone, requireGroup }, opts.kioskId ?? null);
   }
@@ -190,7 +192,10 @@ export class DoorFlow implements DaemonModule {
     // face mode: a big-enough face starts a claim (the streak); a frame without one ends it. After a decision the
     // decided face must leave the camera (or a different face appear) before the next claim, so someone standing at
     // the door is not decided again after every cooldown (the door re-opened, a denial repeated).
-    if (this.decidedFace && (!face || euclidean(face.descriptor, this.decidedFace) >= this.opts.threshold))
+    if (
+      this.decidedFace &&
+      (!face || encoderDistance(this.opts.encoderId, face.descriptor, this.decidedFace) >= this.opts.threshold)
+    )
       this.decidedFace = null;
     if (!bigEnough) {
       // Stepping out of view must not reset anything: a claim with refused frames counts as a failed attempt.

@@ -7,19 +7,24 @@
  *
  * Memory is bounded by the same rules as badges (see lockout.ts): at most `maxTracked` tracks with recent failures
  * (the longest-quiet forgotten first) and `maxLocked` locked ones (never evicted), one 128-d descriptor each
- * (~0.6 KB: 1.8 MB at the default 1 000 + 2 000). Each lookup is a linear scan of those descriptors.
+ * (128-d ~0.6 KB, 256-d ~1.1 KB: 1.8 / 3.3 MB at the default 1 000 + 2 000). Each lookup is a linear scan of those descriptors.
  */
 import { euclidean } from '../recognition/matching.ts';
 import { AttemptLockout, type LockoutBounds, type LockoutSettings } from './lockout.ts';
+
+/** The distance of the recognition threshold's metric (cosine 1-cos for reid-0095, Euclidean otherwise). */
+export type FaceDistance = (a: Float32Array, b: Float32Array) => number;
 
 export class FaceTrackLockout {
   private readonly lockout: AttemptLockout<number>;
   private readonly descriptors = new Map<number, Float32Array>();
   private readonly radius: number;
+  private readonly distance: FaceDistance;
   private nextId = 1;
 
-  constructor(settings: LockoutSettings & LockoutBounds, radius: number) {
+  constructor(settings: LockoutSettings & LockoutBounds, radius: number, distance: FaceDistance = euclidean) {
     this.radius = radius;
+    this.distance = distance;
     this.lockout = new AttemptLockout<number>(settings, (id) => this.descriptors.delete(id));
   }
 
@@ -52,7 +57,7 @@ export class FaceTrackLockout {
     for (const id of ids) {
       const known = this.descriptors.get(id);
       if (!known) continue;
-      const distance = euclidean(known, descriptor);
+      const distance = this.distance(known, descriptor);
       if (distance < bestDistance) {
         best = id;
         bestDistance = distance;

@@ -57,6 +57,8 @@ export class WorkerAnalyser implements FaceAnalyser {
   encoderId = '';
   threshold = 0;
   backend = '';
+  /** The detector the worker runs (`yunet`, `tiny`, `ssd`). */
+  detector = '';
   private worker: Worker | null = null;
   private inFlight: (PendingFrame & { id: number }) | null = null;
   private waiting: PendingFrame | null = null;
@@ -254,6 +256,7 @@ export class WorkerAnalyser implements FaceAnalyser {
           }
           this.encoderId = msg.encoderId;
           this.threshold = msg.threshold;
+          this.detector = msg.detector;
           this.backend = msg.backend;
           this.worker = worker;
           resolve();

@@ -1,7 +1,7 @@
 /** Messages between the daemon's main thread and its inference worker. Pixels and descriptors travel as transferred buffers. */
 
 import type { EnrollSampleResult } from '../recognition/enrollment.ts';
-import type { FaceBox, PipelineOptions } from '../recognition/pipeline.ts';
+import type { FaceBox, FiveKeypoints, PipelineOptions } from '../recognition/pipeline.ts';
 
 export interface InferenceOptions {
   pipeline: PipelineOptions;
@@ -44,13 +44,16 @@ export interface WorkerMemory {
 }
 
 export interface WireFace {
+  /** Full-frame coordinates. */
   box: FaceBox;
   score: number;
   descriptor: Float32Array;
+  /** YuNet's five keypoints in full-frame coordinates (the default pipeline; absent with tiny/ssd). */
+  keypoints?: FiveKeypoints;
 }
 
 export type FromWorker =
-  | { type: 'ready'; encoderId: string; threshold: number; backend: string }
+  | { type: 'ready'; encoderId: string; threshold: number; backend: string; detector: string }
   | { type: 'init-error'; message: string }
   | { type: 'analysis'; id: number; faces: WireFace[]; inferenceMs: number }
   | { type: 'enrolled'; id: number; results: EnrollSampleResult[] }

@@ -4,9 +4,10 @@
  * frame in flight, so the queue here stays short.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { createPipeline } from '../recognition/create-pipeline.ts';
 import type { EnrollSampleResult } from '../recognition/enrollment.ts';
 import { checkEnrollmentSample } from '../recognition/enrollment.ts';
-import { FacePipeline } from '../recognition/pipeline.ts';
+import type { FaceAnalysisPipeline } from '../recognition/face-types.ts';
 import { decodeImage, type RgbImage } from '../runtime/image.ts';
 import { tf } from '../runtime/tf.ts';
 import { ExitCode, errorMessage } from '../util/errors.ts';
@@ -32,9 +33,10 @@ function toImage(wire: WireImage): RgbImage {
   return { data: new Uint8Array(wire.pixels), width: wire.width, height: wire.height };
 }
 
-let pipeline: FacePipeline;
+// The main thread settled detector and encoder (pipeline-choice.ts): yunet + reid-0095 loads no face-api net.
+let pipeline: FaceAnalysisPipeline;
 try {
-  pipeline = await FacePipeline.create(options.pipeline);
+  pipeline = await createPipeline(options.pipeline);
 } catch (err) {
   post({ type: 'init-error', message: errorMessage(err) });
   process.exit(ExitCode.ok);
@@ -45,6 +47,7 @@ post({
   encoderId,
   threshold: options.threshold ?? pipeline.encoder.defaultThreshold,
   backend: pipeline.backend,
+  detector: pipeline.detector,
 });
 
 async function enrollOne(image: RgbImage | Error, source: string): Promise<EnrollSampleResult> {
@@ -59,12 +62,14 @@ async function handle(msg: ToWorker): Promise<void> {
       const t0 = performance.now();
       // Live frames are never tight crops: a frame with nobody in it must not pay for three padded re-detections.
       // Faces at a kiosk are large, so live frames use the smaller detector input (faster, and a smaller wasm heap).
+      // (YuNet ignores both: it needs no padding and keeps `yunetInputSize` for frames and photos alike.)
       const result = await pipeline.analyse(toImage(msg), { padRetry: false, tinyInputSize: liveTinyInputSize });
       // Own copies, so each descriptor's buffer can be transferred rather than cloned.
       const faces: WireFace[] = result.faces.map((f) => ({
         box: f.box,
         score: f.score,
         descriptor: Float32Array.from(f.descriptor),
+        ...(f.keypoints ? { keypoints: f.keypoints } : {}),
       }));
       post(
         { type: 'analysis', id: msg.id, faces, inferenceMs: performance.now() - t0 },

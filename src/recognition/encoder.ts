@@ -13,9 +13,6 @@ export type FaceCrop = TF.Tensor3D;
 /** How descriptors are compared: raw Euclidean distance, or cosine distance `1 - cos` (see embed/metric.ts). */
 export type DistanceMetric = 'euclidean' | 'cosine';
 
-/** The encoder used when neither flag nor config names one (here, so the CLI's help needs no model code). */
-export const DEFAULT_ENCODER = 'dlib-resnet128';
-
 export interface FaceEncoder {
   /** Stable id stored with every encoding, e.g. `dlib-resnet128`, `facenet-nn4small2`. */
   readonly id: string;
@@ -28,9 +25,10 @@ export interface FaceEncoder {
   readonly cropSize: number;
   /**
    * How the pipeline aligns the face before encoding: face-api's dlib-style box (default), or OpenFace's affine
-   * alignment on the inner eyes and bottom lip to a `cropSize` square (src/recognition/align-openface.ts).
+   * alignment on the inner eyes and bottom lip to a `cropSize` square (src/recognition/align-openface.ts), or a
+   * similarity transform from YuNet's five keypoints (reid-0095: only the yunet pipeline can feed it).
    */
-  readonly alignment?: 'dlib' | 'openface';
+  readonly alignment?: 'dlib' | 'openface' | 'five-point';
   /** Loads weights; safe to call more than once. */
   load(): Promise<void>;
   /** The caller keeps ownership of `faceCrop` and disposes it. */

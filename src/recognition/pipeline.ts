@@ -1,67 +1,49 @@
 /**
- * The face pipeline: detect → pick the largest face (or all) → 68 landmarks → aligned crop → encoder.
+ * The face-api pipeline (`tiny` or `ssd` detector): detect → pick the largest face (or all) → 68 landmarks → aligned
+ * crop → a 68-landmark encoder (dlib-resnet128, facenet-nn4small2). The default YuNet + reid-0095 pipeline is
+ * yunet-pipeline.ts; create-pipeline.ts picks one.
  * Tight crops (a 96x96 face photo) give the detectors no context, so when nothing is found the image is padded
  * with a grey margin and searched again. "No face" is a result (an empty list), not an error.
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { RgbImage } from '../runtime/image.ts';
 import { type BackendName, initBackend, tf } from '../runtime/tf.ts';
+import { FacegateError } from '../util/errors.ts';
 import { alignOpenFace } from './align-openface.ts';
 import type { FaceEncoder } from './encoder.ts';
-import { createEncoder, DEFAULT_ENCODER } from './encoders.ts';
+import { createEncoder, FACE_API_DEFAULT_ENCODER } from './encoders.ts';
 import { type FaceApiModule, loadFaceApiNets } from './face-api-models.ts';
+import type {
+  AnalyseOptions,
+  AnalyseResult,
+  DetectorName,
+  FaceAnalysisPipeline,
+  FaceObservation,
+  StageTimings,
+} from './face-types.ts';
 
-export type DetectorName = 'tiny' | 'ssd';
+export type {
+  AnalyseOptions,
+  AnalyseResult,
+  DetectorName,
+  FaceAnalysisPipeline,
+  FaceBox,
+  FaceObservation,
+  FiveKeypoints,
+  StageTimings,
+} from './face-types.ts';
 
 export interface PipelineOptions {
   backend?: BackendName;
   detector?: DetectorName;
+  /** YuNet: the frame's longer side is scaled to this many pixels before detection (default 320). */
+  yunetInputSize?: number;
   /** TinyFaceDetector input side (multiple of 32): smaller is faster, larger finds smaller faces. */
   tinyInputSize?: number;
   /** Detections scoring below this are ignored. */
   minScore?: number;
   encoder?: string;
   modelsDir?: string;
-}
-
-export interface FaceBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface FaceObservation {
-  /** In the input image's coordinates. */
-  box: FaceBox;
-  score: number;
-  descriptor: Float32Array;
-  /** True when the face was only found after padding (a tight crop). */
-  padded: boolean;
-}
-
-export interface AnalyseOptions {
-  /** Encode every face found, largest first (default: only the largest). */
-  allFaces?: boolean;
-  /** The image is already a face crop: skip detection and encode it whole. */
-  noDetect?: boolean;
-  /** When nothing is found, retry on the image padded with a grey margin (default true; tight crops need it). */
-  padRetry?: boolean;
-  /** TinyFaceDetector input side for this call's first detection (default: the pipeline's `tinyInputSize`). */
-  tinyInputSize?: number;
-}
-
-export interface StageTimings {
-  detectMs: number;
-  landmarksMs: number;
-  encodeMs: number;
-}
-
-export interface AnalyseResult {
-  faces: FaceObservation[];
-  /** Faces detected (before `allFaces` trimming), so an enrollment gate can insist on exactly one. */
-  detectedCount: number;
-  timings: StageTimings;
 }
 
 const PAD_GREY = 128;
@@ -75,10 +57,10 @@ const PADDED_TRIES: ReadonlyArray<{ pad: number; tinyInputSize: number }> = [
   { pad: 1, tinyInputSize: 416 },
 ];
 
-export class FacePipeline {
+export class FacePipeline implements FaceAnalysisPipeline {
   readonly backend: string;
   readonly encoder: FaceEncoder;
-  readonly detector: DetectorName;
+  readonly detector: 'tiny' | 'ssd';
   private readonly api: FaceApiModule;
   private readonly detectorOptions:
     | InstanceType<FaceApiModule['TinyFaceDetectorOptions']>
@@ -88,7 +70,7 @@ export class FacePipeline {
     this.backend = backend;
     this.api = api;
     this.encoder = encoder;
-    this.detector = opts.detector ?? 'tiny';
+    this.detector = opts.detector === 'ssd' ? 'ssd' : 'tiny';
     const minConfidence = opts.minScore ?? 0.5;
     this.detectorOptions =
       this.detector === 'tiny'
@@ -97,10 +79,14 @@ export class FacePipeline {
   }
 
   static async create(opts: PipelineOptions = {}): Promise<FacePipeline> {
+    if (opts.detector === 'yunet') throw new FacegateError('the face-api pipeline runs the tiny or ssd detector');
+    const encoder = createEncoder(opts.encoder ?? FACE_API_DEFAULT_ENCODER, { modelsDir: opts.modelsDir ?? 'models' });
+    if (encoder.alignment === 'five-point') {
+      throw new FacegateError(`encoder ${encoder.id} needs the yunet detector's five keypoints, not tiny or ssd`);
+    }
     const backend = await initBackend(opts.backend ?? 'auto');
-    const detectorNet = (opts.detector ?? 'tiny') === 'tiny' ? 'tinyFaceDetector' : 'ssdMobilenetv1';
+    const detectorNet = opts.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector';
     const api = await loadFaceApiNets([detectorNet, 'faceLandmark68Net']);
-    const encoder = createEncoder(opts.encoder ?? DEFAULT_ENCODER, { modelsDir: opts.modelsDir ?? 'models' });
     await encoder.load();
     return new FacePipeline(backend, api, encoder, opts);
   }

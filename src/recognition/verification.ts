@@ -4,11 +4,15 @@
  * distance < threshold. `identify` (1:N, the exercise's `who_is_it`) — who is this? the nearest identity, and
  * "not in the database" when even that one is at or beyond the threshold. Both decide with `isMatch`, so a distance
  * equal to the threshold is a refusal in both (the exercise's verify accepts only `dist < 0.7`).
+ * Distances are in the encoder's metric (encoder-traits.ts): Euclidean for dlib-resnet128 and facenet-nn4small2,
+ * cosine `1 - cos` for reid-0095 (1:N searches the Euclidean index over unit vectors: 1 - cos = d² / 2).
  */
 import type { FaceDb } from '../store/face-db.ts';
 import type { Identity } from '../store/schema.ts';
 import { FacegateError } from '../util/errors.ts';
-import { EncodingIndex, euclidean } from './matching.ts';
+import { cosineFromEuclidean, l2Normalise } from './embed/metric.ts';
+import { encoderDistance, metricOfEncoder } from './encoder-traits.ts';
+import { EncodingIndex } from './matching.ts';
 
 export type IdentityStatus = 'ok' | 'disabled' | 'not-yet-valid' | 'expired';
 
@@ -47,7 +51,7 @@ function encodingsOf(identity: Identity, encoderId: string): Float32Array[] {
   const own = identity.encodings.filter((e) => e.encoder === encoderId);
   if (own.length === 0 && identity.encodings.length > 0) {
     throw new FacegateError(
-      `identity "${identity.id}" was enrolled with encoder "${identity.encodings[0]!.encoder}", not "${encoderId}": re-enroll it with ${encoderId} (facegate db remove ${identity.id}, then facegate enroll)`,
+      `identity "${identity.id}" was enrolled with encoder "${identity.encodings[0]!.encoder}", not "${encoderId}": re-enroll it with ${encoderId} (facegate enroll --replace ${identity.id} <photos...>)`,
     );
   }
   return own.map((e) => Float32Array.from(e.vector));
@@ -66,7 +70,7 @@ export function verifyDescriptor(
   if (!identity) return { ...base, match: false, distance: null, reason: 'unknown-identity' };
   const vectors = encodingsOf(identity, encoderId);
   if (vectors.length === 0) throw new FacegateError(`identity "${identityId}" has no encodings: enroll a face first`);
-  const distance = Math.min(...vectors.map((v) => euclidean(descriptor, v)));
+  const distance = Math.min(...vectors.map((v) => encoderDistance(encoderId, descriptor, v)));
   const status = identityStatus(identity, now);
   if (status !== 'ok') return { ...base, match: false, distance, reason: status };
   const match = isMatch(distance, threshold);
@@ -82,12 +86,16 @@ const indexCache = new WeakMap<
 function indexFor(db: FaceDb, encoderId: string, dimension: number): EncodingIndex {
   const cached = indexCache.get(db);
   if (cached && cached.generation === db.generation && cached.encoderId === encoderId) return cached.index;
-  const rows: { identityId: string; vector: number[] }[] = [];
+  const rows: { identityId: string; vector: ArrayLike<number> }[] = [];
   const now = new Date();
+  // Cosine encoders: unit rows, so the index's Euclidean order is the cosine order (a stored vector is not trusted
+  // to be normalised: an imported database could hold any finite numbers).
+  const unit = metricOfEncoder(encoderId) === 'cosine';
   for (const identity of db.list()) {
     if (identityStatus(identity, now) !== 'ok') continue;
     for (const e of identity.encodings)
-      if (e.encoder === encoderId) rows.push({ identityId: identity.id, vector: e.vector });
+      if (e.encoder === encoderId)
+        rows.push({ identityId: identity.id, vector: unit ? l2Normalise(Float32Array.from(e.vector)) : e.vector });
   }
   const index = new EncodingIndex(dimension, rows);
   indexCache.set(db, { generation: db.generation, encoderId, index, ids: new Set(rows.map((r) => r.identityId)) });
@@ -106,7 +114,13 @@ export function identifyDescriptor(
       `the database holds encodings from encoder "${foreign.encodings[0]!.encoder}", not "${encoderId}": re-enroll everyone with ${encoderId} or use --encoder ${foreign.encodings[0]!.encoder}`,
     );
   }
-  const { best, second } = indexFor(db, encoderId, descriptor.length).nearest(descriptor);
+  const cosine = metricOfEncoder(encoderId) === 'cosine';
+  const query = cosine ? l2Normalise(Float32Array.from(descriptor)) : descriptor;
+  const nearest = indexFor(db, encoderId, descriptor.length).nearest(query);
+  const inMetric = (c: typeof nearest.best) =>
+    c && cosine ? { identityId: c.identityId, distance: cosineFromEuclidean(c.distance) } : c;
+  const best = inMetric(nearest.best);
+  const second = inMetric(nearest.second);
   const runnerUp = second ? { identity: second.identityId, distance: second.distance } : null;
   const base = { threshold, encoder: encoderId, runnerUp };
   if (!best || !isMatch(best.distance, threshold)) return { ...base, identity: null, distance: best?.distance ?? null };

@@ -253,6 +253,31 @@ export class FaceDb {
     });
   }
 
+  /**
+   * Replaces all of an identity's encodings (re-enrollment, e.g. with a newer encoder: `enroll --replace`). Every
+   * new encoding must come from one encoder.
+   */
+  replaceEncodings(id: string, encodings: StoredEncoding[]): Promise<Identity> {
+    return this.change((data) => {
+      const existing = data.identities.find((i) => i.id === id);
+      if (!existing) throw new FacegateError(`no identity "${id}"`);
+      if (encodings.length === 0 || encodings.some((e) => e.encoder !== encodings[0]!.encoder)) {
+        throw new FacegateError(`replacing the encodings of "${id}" needs at least one, all from one encoder`);
+      }
+      const identity: Identity = {
+        ...existing,
+        encodings: [...encodings],
+        version: existing.version + 1,
+        updatedAt: new Date().toISOString(),
+      };
+      return {
+        next: withRecord(data, id, { kind: 'identity', identity }),
+        result: identity,
+        changes: [[id, 'updated']],
+      };
+    });
+  }
+
   /** Deletes the identity and its encodings, leaving a data-free tombstone (id, epoch, version, time) for the fleet. */
   remove(id: string): Promise<boolean> {
     return this.change((data) => {

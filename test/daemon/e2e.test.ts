@@ -25,6 +25,7 @@ import { signCommand } from '../../src/mqtt/auth.ts';
 import type { RgbImage } from '../../src/runtime/image.ts';
 import { facegate as facegateCli } from '../helpers/cli.ts';
 import { CHROMIUM, CHROMIUM_ARGS, skipUnlessChromium } from '../helpers/display-fixture.ts';
+import { importGraphModels } from '../helpers/graph-models.ts';
 import { freePort, startTestBroker, type TestBroker } from '../helpers/mosquitto.ts';
 import { repoRoot, sharedPath, skipUnlessShared } from '../helpers/shared.ts';
 
@@ -74,7 +75,8 @@ function configFor(mode: FacegateConfig['door']['mode'], relayFile: string): Fac
   return {
     ...base,
     kioskId: 'e2e',
-    recognition: { ...base.recognition, backend: 'wasm' },
+    // The default pipeline (YuNet + reid-0095), its models imported from ../shared as an offline site would.
+    recognition: { ...base.recognition, backend: 'wasm', modelsDir: path.join(dir, 'models'), fetchModels: false },
     door: {
       ...base.door,
       mode,
@@ -97,6 +99,7 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'facegate-e2e-'));
+    await importGraphModels(path.join(dir, 'models'));
     for (const person of Object.keys(PEOPLE) as Person[]) {
       probes[person] = await composeFaceImage(sharedPath('data', 'faces', 'bbt', person, `${person}5.png`));
     }
@@ -245,6 +248,8 @@ describe('daemon end to end', { skip: skipUnlessShared }, () => {
           db,
           '--backend',
           'wasm',
+          '--models-dir',
+          path.join(dir, 'models'),
           'run',
           '--camera',
           `dir:${frames}`,

@@ -87,6 +87,9 @@ before(async () => {
       env: {
         ...process.env,
         FACEGATE__door__cooldownMs: '300',
+        // Badge mode: recognition only has to start; the face-api pipeline ships in npm, so no model download.
+        FACEGATE__recognition__detector: 'tiny',
+        FACEGATE__recognition__encoder: 'dlib-resnet128',
         FACEGATE_ADMIN_SECRET: 'flood-site-secret-0123456789abcdef',
       },
     },

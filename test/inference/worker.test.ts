@@ -1,9 +1,13 @@
 /**
  * The inference worker as the daemon uses it: real models in a worker thread, frames transferred, latest-wins
- * dropping, the enrollment quality gate, and recovery from a killed worker (alarm, nulls meanwhile, restart).
+ * dropping, the enrollment quality gate, and recovery from a killed worker (alarm, nulls meanwhile, restart) — on
+ * the face-api pipeline (tiny + dlib-resnet128, pinned); then the default YuNet + reid-0095 pipeline: keypoints and
+ * full-frame boxes in the analysis, 256-d cosine encodings.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { blankImage, composeFaceImage, composeFacePng, frameOf } from '../../bench/face-frames.ts';
@@ -11,6 +15,7 @@ import type { AlarmEvent } from '../../src/bus/event-bus.ts';
 import { EventBus } from '../../src/bus/event-bus.ts';
 import { WorkerAnalyser } from '../../src/inference/analyser.ts';
 import type { RgbImage } from '../../src/runtime/image.ts';
+import { importGraphModels } from '../helpers/graph-models.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
 
 const bus = new EventBus();
@@ -32,7 +37,7 @@ describe('inference worker', { skip: skipUnlessShared }, () => {
     amy = await composeFaceImage(sharedPath('data', 'faces', 'bbt', 'amy', 'amy5.png'));
     analyser = await WorkerAnalyser.start(
       {
-        pipeline: { backend: 'wasm' },
+        pipeline: { backend: 'wasm', detector: 'tiny', encoder: 'dlib-resnet128' },
         threshold: null,
         gate: { minFaceSize: 40, minScore: 0.5 },
         maxImagePixels: 40_000_000,
@@ -107,5 +112,57 @@ describe('inference worker', { skip: skipUnlessShared }, () => {
     await until(() => a.ready, 'the worker to restart');
     const result = await a.analyseFrame(frameOf(amy, 41));
     assert.equal(result?.faces.length, 1);
+  });
+});
+
+describe('inference worker on the default pipeline (YuNet + reid-0095)', { skip: skipUnlessShared }, () => {
+  let yunetAnalyser: WorkerAnalyser | undefined;
+  let modelsDir = '';
+  before(async () => {
+    amy = await composeFaceImage(sharedPath('data', 'faces', 'bbt', 'amy', 'amy5.png'));
+    modelsDir = await mkdtemp(path.join(tmpdir(), 'facegate-worker-models-'));
+    await importGraphModels(modelsDir);
+    yunetAnalyser = await WorkerAnalyser.start(
+      {
+        pipeline: { backend: 'wasm', detector: 'yunet', encoder: 'reid-0095', modelsDir },
+        threshold: null,
+        gate: { minFaceSize: 40, minScore: 0.5 },
+        maxImagePixels: 40_000_000,
+      },
+      { logger: pino({ level: 'silent' }) },
+    );
+  });
+  after(async () => {
+    await yunetAnalyser?.close();
+    await rm(modelsDir, { recursive: true, force: true });
+  });
+
+  test('reports yunet + reid-0095 at 0.6 and returns five keypoints inside the full-frame box', async () => {
+    const a = yunetAnalyser!;
+    assert.equal(a.detector, 'yunet');
+    assert.equal(a.encoderId, 'reid-0095');
+    assert.equal(a.threshold, 0.6);
+    const result = await a.analyseFrame(frameOf(amy, 1));
+    assert.equal(result?.faces.length, 1);
+    const face = result!.faces[0]!;
+    assert.equal(face.descriptor.length, 256);
+    const norm = Math.hypot(...face.descriptor);
+    assert.ok(Math.abs(norm - 1) < 1e-4, `unit descriptor, norm ${norm}`);
+    // The composed frame puts the 240 px face around x 200..440 of 640: full-frame, not detector-input, coordinates.
+    assert.ok(face.box.width > 150 && face.box.x > 100 && face.box.x < 320, JSON.stringify(face.box));
+    const kps = face.keypoints;
+    assert.ok(kps && kps.length === 5, 'five keypoints');
+    const { x, y, width, height } = face.box;
+    for (const p of kps) assert.ok(p.x > x && p.x < x + width && p.y > y && p.y < y + height, JSON.stringify(p));
+    assert.ok(kps[0].x < kps[1].x, 'image-left eye left of image-right eye');
+    assert.ok(kps[2].y > kps[0].y && kps[3].y > kps[2].y, 'nose below the eyes, mouth below the nose');
+  });
+
+  test('enrollment in its worker stores 256-d reid-0095 encodings', async () => {
+    const good = await readFile(sharedPath('data', 'faces', 'bbt', 'amy', 'amy1.png'));
+    const results = await yunetAnalyser!.enrollImages([good], 'test');
+    assert.equal(results[0]?.accepted, true, JSON.stringify(results[0]?.reason));
+    assert.equal(results[0]?.encoding?.encoder, 'reid-0095');
+    assert.equal(results[0]?.encoding?.vector.length, 256);
   });
 });

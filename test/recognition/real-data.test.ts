@@ -1,6 +1,8 @@
 /**
- * The face pipeline on real photos from ../shared: the exercise's happy-house set through the CLI (the exact
- * commands a user types) and the bbt set (8 people x 5 crops) in-process for the genuine/impostor check.
+ * The face-api pipeline (tiny + 68 landmarks + dlib-resnet128, the pre-issue-17 default, still selectable) on real
+ * photos from ../shared: the exercise's happy-house set through the CLI (the exact commands a user types, pinned to
+ * `--encoder dlib-resnet128 --detector tiny`) and the bbt set (8 people x 5 crops) in-process for the
+ * genuine/impostor check. The new default is covered by test/cli/recognition-default.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +18,8 @@ import { facegate } from '../helpers/cli.ts';
 import { HAPPY_HOUSE_PEOPLE, sharedPath, skipUnlessShared } from '../helpers/shared.ts';
 
 const happy = (name: string) => sharedPath('data', 'faces', 'happy-house', name);
+/** This file tests the face-api pipeline: every CLI call names it. */
+const OLD = ['--encoder', 'dlib-resnet128', '--detector', 'tiny'];
 const BBT_PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
 
 describe('happy-house through the CLI (the exercise)', { skip: skipUnlessShared }, () => {
@@ -26,14 +30,14 @@ describe('happy-house through the CLI (the exercise)', { skip: skipUnlessShared 
     db = path.join(dir, 'faces.json');
     for (const person of HAPPY_HOUSE_PEOPLE) {
       const file = happy(person === 'danielle' ? 'danielle.png' : `${person}.jpg`);
-      const r = await facegate(['enroll', person, file, '--db', db, '--json']);
+      const r = await facegate(['enroll', person, file, '--db', db, '--json', ...OLD]);
       assert.equal(r.code, 0, `enroll ${person}: ${r.stderr}`);
     }
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
   test('verify camera_0 as younes: match, exit 0', async () => {
-    const r = await facegate(['verify', happy('camera_0.jpg'), 'younes', '--db', db, '--json']);
+    const r = await facegate(['verify', happy('camera_0.jpg'), 'younes', '--db', db, '--json', ...OLD]);
     const out = JSON.parse(r.stdout);
     console.log(`verify camera_0 younes: distance ${out.distance.toFixed(3)} (threshold ${out.threshold})`);
     assert.equal(r.code, 0);
@@ -44,7 +48,7 @@ describe('happy-house through the CLI (the exercise)', { skip: skipUnlessShared 
   });
 
   test('verify camera_2 as kian: no match, exit 1', async () => {
-    const r = await facegate(['verify', happy('camera_2.jpg'), 'kian', '--db', db, '--json']);
+    const r = await facegate(['verify', happy('camera_2.jpg'), 'kian', '--db', db, '--json', ...OLD]);
     const out = JSON.parse(r.stdout);
     console.log(`verify camera_2 kian: distance ${out.distance.toFixed(3)} (threshold ${out.threshold})`);
     assert.equal(r.code, 1);
@@ -53,7 +57,7 @@ describe('happy-house through the CLI (the exercise)', { skip: skipUnlessShared 
   });
 
   test('identify camera_0: younes, exit 0', async () => {
-    const r = await facegate(['identify', happy('camera_0.jpg'), '--db', db, '--json']);
+    const r = await facegate(['identify', happy('camera_0.jpg'), '--db', db, '--json', ...OLD]);
     const out = JSON.parse(r.stdout);
     assert.equal(r.code, 0);
     assert.equal(out.identity, 'younes');

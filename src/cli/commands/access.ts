@@ -17,10 +17,13 @@ import { auditAdmin } from '../cli-audit.ts';
 import { globalFlags, output } from '../context.ts';
 import { cliConfig, openDb as openDatabase } from '../recognition-setup.ts';
 
-/** The database, after the config loaded: a bad config (an unknown door.timeZone) refuses every rules command. */
-async function openDb(cmd: Command) {
+/**
+ * The database, after the config loaded: a bad config (an unknown door.timeZone) refuses every rules command. Edits
+ * may create the database (rules can come before the first person); listings never create anything.
+ */
+async function openDb(cmd: Command, create = true) {
   await cliConfig(cmd);
-  return openDatabase(cmd);
+  return openDatabase(cmd, { create });
 }
 
 const repeat = (v: string, acc: string[]) => [...acc, v];
@@ -79,7 +82,7 @@ function registerSchedule(program: Command): void {
     },
   );
   withDataDir(schedule.command('list').description('every schedule')).action(async (_opts, cmd: Command) => {
-    const schedules = (await openDb(cmd)).rules().schedules;
+    const schedules = (await openDb(cmd, false)).rules().schedules;
     output(globalFlags(cmd), { schedules }, schedules.map(scheduleLine).join('\n') || 'no schedules');
   });
   registerRemove(schedule, 'schedule', 'schedule');
@@ -98,7 +101,7 @@ function registerHoliday(program: Command): void {
     output(globalFlags(cmd), record, `holiday calendar ${record.name}: ${record.dates.length} date(s)`);
   });
   withDataDir(holiday.command('list').description('every holiday calendar')).action(async (_opts, cmd: Command) => {
-    const calendars = (await openDb(cmd)).rules().holidayCalendars;
+    const calendars = (await openDb(cmd, false)).rules().holidayCalendars;
     const line = (c: HolidayCalendarRecord) => `${c.name.padEnd(16)} ${c.dates.join(' ')}`;
     output(globalFlags(cmd), { holidayCalendars: calendars }, calendars.map(line).join('\n') || 'no holiday calendars');
   });
@@ -140,7 +143,7 @@ function registerGroup(program: Command): void {
     output(globalFlags(cmd), { group: name, members }, `group ${name}: ${members.join(', ') || '(no members)'}`);
   });
   withDataDir(group.command('list').description('every group with its members')).action(async (_opts, cmd: Command) => {
-    const db = await openDb(cmd);
+    const db = await openDb(cmd, false);
     const { membersOf } = await edits();
     const groups = db.rules().groups.map((g: AccessGroupRecord) => ({ ...g, members: membersOf(db.list(), g.name) }));
     const human = groups

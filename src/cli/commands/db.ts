@@ -41,7 +41,7 @@ export function registerDbCommands(program: Command): void {
       const human = rows
         .map(
           (r) =>
-            `${r.id.padEnd(20)} ${r.name.padEnd(24)} ${String(r.encodings).padStart(3)} enc  ${r.enabled ? '' : '(disabled)'}`,
+            `${r.id.padEnd(20)} ${r.name.padEnd(24)} ${String(r.encodings).padStart(3)} enc ${(r.encoders.join(',') || '-').padEnd(18)} ${r.enabled ? '' : '(disabled)'}`,
         )
         .join('\n');
       output(flags, { identities: rows }, human || 'the database is empty');

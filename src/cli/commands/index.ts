@@ -4,6 +4,7 @@ import { registerAccessCommands } from './access.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerBenchCommands } from './bench.ts';
 import { registerConfigCommands } from './config.ts';
+import { registerCalibrateCommand } from './calibrate.ts';
 import { registerDbCommands } from './db.ts';
 import { registerLogCommand } from './log.ts';
 import { registerModelsCommands } from './models.ts';
@@ -24,4 +25,5 @@ export const commandGroups: RegisterCommands[] = [
   registerConfigCommands,
   registerAccessCommands,
   registerLogCommand,
+  registerCalibrateCommand,
 ];

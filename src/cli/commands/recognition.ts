@@ -1,16 +1,23 @@
 /**
  * `facegate enroll | verify | identify`: the exercise's questions from the command line.
  * Exit codes: 0 match/found (or enrolled), 1 no match/not found, 2 error.
+ * Distances are in the encoder's metric, named in the output (`metric` in JSON): cosine distance 1-cos for
+ * reid-0095 (the default), Euclidean for dlib-resnet128 and facenet-nn4small2. A database enrolled with another
+ * encoder is matched with that encoder (pipeline-choice.ts); `enroll --replace` re-enrolls a person with the
+ * configured one.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { metricOfEncoder } from '../../recognition/encoder-traits.ts';
 import { checkEnrollmentSample } from '../../recognition/enrollment.ts';
 import { identifyDescriptor, verifyDescriptor } from '../../recognition/verification.ts';
 import { loadImage, type RgbImage } from '../../runtime/image.ts';
+import type { FaceDb } from '../../store/face-db.ts';
 import type { StoredEncoding } from '../../store/schema.ts';
 import { ExitCode, FacegateError } from '../../util/errors.ts';
 import { type GlobalFlags, globalFlags, output } from '../context.ts';
 import {
+  metricName,
   openDb,
   openPipeline,
   qualityGateFor,
@@ -20,13 +27,13 @@ import {
 } from '../recognition-setup.ts';
 
 /** Encodes the one face of an image given for verify/identify; "no face" is an answer (exit 1), not an error. */
-async function probeDescriptor(file: string, flags: RecognitionFlags, cmd: Command) {
+async function probeDescriptor(file: string, flags: RecognitionFlags, cmd: Command, db: FaceDb) {
   // The image first: a bad file is reported at once, before seconds of model loading.
   const image = await loadImage(file, { maxPixels: flags.maxPixels });
-  const pipeline = await openPipeline(cmd, flags);
+  const pipeline = await openPipeline(cmd, flags, db.list());
   const result = await pipeline.analyse(image, { noDetect: flags.detect === false });
   const threshold = await thresholdFor(cmd, pipeline.encoder, flags);
-  return { pipeline, face: result.faces[0] ?? null, threshold };
+  return { pipeline, face: result.faces[0] ?? null, threshold, metric: metricName(pipeline.encoder.id) };
 }
 
 function reportNoFace(flags: GlobalFlags, file: string, fields: Record<string, unknown>): void {
@@ -47,6 +54,10 @@ export function registerRecognitionCommands(program: Command): void {
         [],
       )
       .option('--largest', 'accept photos with several faces by taking the largest')
+      .option(
+        '--replace',
+        "replace the person's encodings with these photos' (re-enroll, e.g. with a newer encoder; there is no db reenroll: no photos are stored)",
+      )
       .option('--portrait-consent', 'the person agreed to stylized welcome portraits')
       .option('--group <name>', 'access group (repeatable; must exist)', (v: string, acc: string[]) => [...acc, v], []),
   ).action(
@@ -59,14 +70,17 @@ export function registerRecognitionCommands(program: Command): void {
         largest?: boolean;
         portraitConsent?: boolean;
         group: string[];
+        replace?: boolean;
       },
       cmd: Command,
     ) => {
       const flags = globalFlags(cmd);
       const db = await openDb(cmd, { create: true });
+      if (opts.replace && !db.get(id)) throw new FacegateError(`--replace: no identity "${id}" to re-enroll`);
       // Before seconds of model loading: an unknown group is one line and nothing is stored.
       if (opts.group.length > 0) (await import('../../access/rule-edits.ts')).checkGroupsExist(db.rules(), opts.group);
-      const pipeline = await openPipeline(cmd, opts);
+      // A plain enrollment joins the database's encoder; --replace re-enrolls with the configured (or named) one.
+      const pipeline = await openPipeline(cmd, opts, opts.replace ? undefined : db.list());
       const gate = await qualityGateFor(cmd, opts.largest === true);
       const samples: Array<{ image: string; accepted: boolean; reason: string | null }> = [];
       const encodings: StoredEncoding[] = [];
@@ -104,14 +118,24 @@ export function registerRecognitionCommands(program: Command): void {
         groups:
           opts.group.length > 0 ? [...new Set([...(existing?.groups ?? []), ...opts.group])].sort() : existing?.groups,
       });
-      const identity = await db.addEncodings(id, encodings);
+      const replaced = opts.replace ? (existing?.encodings.length ?? 0) : 0;
+      const identity = opts.replace ? await db.replaceEncodings(id, encodings) : await db.addEncodings(id, encodings);
+      const metric = metricName(pipeline.encoder.id);
       const human = [
         ...samples.map((s) => `${s.accepted ? 'accepted' : 'rejected'} ${s.image}${s.reason ? `: ${s.reason}` : ''}`),
-        `enrolled ${id}: ${identity.encodings.length} encoding(s) with ${pipeline.encoder.id}`,
+        `enrolled ${id}: ${identity.encodings.length} encoding(s) with ${pipeline.encoder.id} (${metric})${opts.replace ? `, replacing ${replaced}` : ''}`,
       ].join('\n');
       output(
         flags,
-        { enrolled: true, identity: id, encodings: identity.encodings.length, encoder: pipeline.encoder.id, samples },
+        {
+          enrolled: true,
+          identity: id,
+          encodings: identity.encodings.length,
+          encoder: pipeline.encoder.id,
+          metric: metricOfEncoder(pipeline.encoder.id),
+          replaced,
+          samples,
+        },
         human,
       );
     },
@@ -124,7 +148,7 @@ export function registerRecognitionCommands(program: Command): void {
   ).action(async (file: string, id: string, opts: RecognitionFlags, cmd: Command) => {
     const flags = globalFlags(cmd);
     const db = await openDb(cmd);
-    const { pipeline, face, threshold } = await probeDescriptor(file, opts, cmd);
+    const { pipeline, face, threshold, metric } = await probeDescriptor(file, opts, cmd, db);
     if (!face)
       return reportNoFace(flags, file, {
         match: false,
@@ -132,6 +156,7 @@ export function registerRecognitionCommands(program: Command): void {
         distance: null,
         threshold,
         encoder: pipeline.encoder.id,
+        metric: metricOfEncoder(pipeline.encoder.id),
       });
     const r = verifyDescriptor(db, face.descriptor, id, pipeline.encoder.id, threshold);
     const json = {
@@ -141,14 +166,15 @@ export function registerRecognitionCommands(program: Command): void {
       threshold: r.threshold,
       encoder: r.encoder,
       reason: r.reason,
+      metric: metricOfEncoder(r.encoder),
     };
     const dist = r.distance === null ? 'n/a' : r.distance.toFixed(3);
     output(
       flags,
       json,
       r.match
-        ? `match: it's ${id} (distance ${dist} < ${threshold})`
-        : `no match for ${id}: ${r.reason} (distance ${dist}, threshold ${threshold})`,
+        ? `match: it's ${id} (${metric} ${dist} < ${threshold}, ${r.encoder})`
+        : `no match for ${id}: ${r.reason} (${metric} ${dist}, threshold ${threshold}, ${r.encoder})`,
     );
     process.exitCode = r.match ? ExitCode.ok : ExitCode.noMatch;
   });
@@ -160,18 +186,31 @@ export function registerRecognitionCommands(program: Command): void {
   ).action(async (file: string, opts: RecognitionFlags, cmd: Command) => {
     const flags = globalFlags(cmd);
     const db = await openDb(cmd);
-    const { pipeline, face, threshold } = await probeDescriptor(file, opts, cmd);
+    const { pipeline, face, threshold, metric } = await probeDescriptor(file, opts, cmd, db);
+    const metricId = metricOfEncoder(pipeline.encoder.id);
     if (!face)
-      return reportNoFace(flags, file, { identity: null, distance: null, threshold, encoder: pipeline.encoder.id });
+      return reportNoFace(flags, file, {
+        identity: null,
+        distance: null,
+        threshold,
+        encoder: pipeline.encoder.id,
+        metric: metricId,
+      });
     const r = identifyDescriptor(db, face.descriptor, pipeline.encoder.id, threshold);
-    const json = { identity: r.identity, distance: r.distance, threshold: r.threshold, encoder: r.encoder };
+    const json = {
+      identity: r.identity,
+      distance: r.distance,
+      threshold: r.threshold,
+      encoder: r.encoder,
+      metric: metricId,
+    };
     const dist = r.distance === null ? 'n/a' : r.distance.toFixed(3);
     output(
       flags,
       json,
       r.identity
-        ? `it's ${r.identity} (distance ${dist} < ${threshold})`
-        : `not in the database (nearest distance ${dist}, threshold ${threshold})`,
+        ? `it's ${r.identity} (${metric} ${dist} < ${threshold}, ${r.encoder})`
+        : `not in the database (nearest ${metric} ${dist}, threshold ${threshold}, ${r.encoder})`,
     );
     process.exitCode = r.identity ? ExitCode.ok : ExitCode.noMatch;
   });

@@ -5,8 +5,18 @@ export const recognitionSection = z
   .strictObject({
     /** tfjs backend: `auto` tries tfjs-node, then wasm (the usual choice on a kiosk), `cpu` is for debugging only. */
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-    /** `tiny` (TinyFaceDetector, fast) or `ssd` (SSD MobileNet v1, slower, finds smaller and turned faces). */
-    detector: z.enum(['tiny', 'ssd']).default('tiny'),
+    /**
+     * `yunet` (default: YuNet with five keypoints, feeds reid-0095), or face-api's `tiny` (TinyFaceDetector) or `ssd`
+     * (SSD MobileNet v1) with 68 landmarks, which feed dlib-resnet128 / facenet-nn4small2. With those encoders a
+     * configured `yunet` runs as `tiny`; reid-0095 refuses `tiny` and `ssd`.
+     */
+    detector: z.enum(['yunet', 'tiny', 'ssd']).default('yunet'),
+    /**
+     * YuNet: the frame's longer side is scaled to this many pixels before detection (camera frames and photos
+     * alike). 320 found the face in all 57 shared tight crops without padding; smaller is faster, larger finds
+     * smaller faces.
+     */
+    yunetInputSize: z.number().int().min(64).max(2048).default(320),
     /** TinyFaceDetector input side (multiple of 32): smaller is faster, larger finds smaller faces. */
     tinyInputSize: z
       .number()
@@ -28,10 +38,23 @@ export const recognitionSection = z
       .max(1024)
       .refine((n) => n % 32 === 0, 'must be a multiple of 32')
       .default(224),
-    /** Encoder id (`facegate models list`); every stored encoding records it and encoders are never mixed. */
-    encoder: z.string().min(1).default('dlib-resnet128'),
-    /** Euclidean distance under which a face matches; null = the encoder's own default (0.6 for dlib-resnet128). */
+    /**
+     * Encoder id: `reid-0095` (default, 256-d, cosine distance), `dlib-resnet128` or `facenet-nn4small2` (128-d,
+     * Euclidean). Every stored encoding records it and encoders are never mixed; a database enrolled with another
+     * encoder keeps using that one until its people are re-enrolled (`facegate enroll --replace`).
+     */
+    encoder: z.string().min(1).default('reid-0095'),
+    /**
+     * A face matches when its distance is strictly below this, in the encoder's metric: cosine distance `1 - cos`
+     * for reid-0095 (default 0.60; 0.55 is the strict option), Euclidean distance for dlib-resnet128 (0.6) and
+     * facenet-nn4small2 (0.7). null = the encoder's own default. Calibrate on your own people: `facegate calibrate`.
+     */
     threshold: z.number().positive().max(4).nullable().default(null),
+    /**
+     * Download YuNet / reid-0095 (pinned sha256) when they are missing at start; when that fails or this is false,
+     * the face-api pipeline (tiny + dlib-resnet128) runs with a warning naming `facegate models import`.
+     */
+    fetchModels: z.boolean().default(true),
     /** Detections scoring below this are ignored (0..1). */
     minScore: z.number().min(0).max(1).default(0.5),
     /** Enrollment quality gate: smallest accepted face box side in pixels (TinyFaceDetector boxes are tight). */

@@ -11,15 +11,9 @@ import { type GraphModel, loadOnnxModel } from '../../runtime/graph/executor.ts'
 import type { RgbImage } from '../../runtime/image.ts';
 import { resizeRgbRegion } from '../../runtime/rgb-resize.ts';
 import { tf } from '../../runtime/tf.ts';
-import type { FaceBox } from '../pipeline.ts';
+import type { FaceBox, FiveKeypoints } from '../face-types.ts';
 
-export interface Point {
-  x: number;
-  y: number;
-}
-
-/** Image-left eye, image-right eye, nose tip, image-left mouth corner, image-right mouth corner. */
-export type FiveKeypoints = [Point, Point, Point, Point, Point];
+export type { FiveKeypoints, Point } from '../face-types.ts';
 
 export interface YunetFace {
   /** Full-resolution frame coordinates (not clipped to the frame, as OpenCV). */

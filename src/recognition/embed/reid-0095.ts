@@ -95,8 +95,9 @@ export class Reid0095 {
 }
 
 /**
- * The FaceEncoder for the encoder registry (not registered yet: the pipeline must first hand it crops aligned by
- * `alignForReid`, not face-api's 150x150 dlib crops). Weights come from `<models dir>/face-reid-0095/`, sha256-checked.
+ * The FaceEncoder for the encoder registry. `encode` takes a crop already aligned by `alignForReid` (the yunet
+ * pipeline calls `embedFace` with the full frame instead). Weights come from `<models dir>/face-reid-0095/`,
+ * sha256-checked.
  */
 export const createReid0095: EncoderFactory = (opts: EncoderOptions): FaceEncoder => {
   let net: Reid0095 | undefined;
@@ -106,6 +107,7 @@ export const createReid0095: EncoderFactory = (opts: EncoderOptions): FaceEncode
     metric: 'cosine',
     defaultThreshold: REID_THRESHOLD,
     cropSize: REID_SIZE,
+    alignment: 'five-point',
     async load() {
       if (net) return;
       const files = await verifiedModelFiles(opts.modelsDir, faceReidSpec);
