@@ -74,17 +74,19 @@ export interface OpenDbOptions {
 
 /** The database the command works on; its first change says in one line (stderr) if a running daemon follows it. */
 export async function openDb(cmd: Command, opts: OpenDbOptions = {}): Promise<FaceDb> {
-  const config = await cliLoadedConfig(cmd);
-  const file = faceDbFile(config.config.data);
+  // --db names the file outright: no config is needed to find it (so `db list --db F` loads no config schema).
+  const flagDb = globalFlags(cmd).db;
+  const config = flagDb ? null : await cliLoadedConfig(cmd);
+  const file = config ? faceDbFile(config.config.data) : path.resolve(flagDb ?? '');
   if (!existsSync(file)) {
     if (!opts.create)
       throw new FacegateError(
-        `no face database at ${file} (from ${chosenBy(config)}); enroll someone first, or name another with --db, --data-dir or --config`,
+        `no face database at ${file} (from ${config ? chosenBy(config) : '--db'}); enroll someone first, or name another with --db, --data-dir or --config`,
       );
     const folder = path.dirname(file);
     // The data directory is the daemon's to create; a folder named only by --db/dbFile must already exist,
     // so a mistyped path fails instead of growing a tree of folders.
-    if (folder === path.resolve(config.config.data.dir)) await mkdir(folder, { recursive: true });
+    if (config && folder === path.resolve(config.config.data.dir)) await mkdir(folder, { recursive: true });
     else if (!existsSync(folder))
       throw new FacegateError(`cannot create the face database ${file}: folder ${folder} does not exist`);
   }

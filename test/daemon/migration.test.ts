@@ -1,6 +1,6 @@
 /**
  * Database migration in the daemon (issue 17): a face database enrolled with dlib-resnet128 before the default
- * became YuNet + reid-0095 keeps working — the controller picks the database's encoder (on tiny), logs exactly one
+ * became YuNet + reid-0095 keeps working — the daemon picks the database's encoder (on tiny), logs exactly one
  * `encoder-migration` line saying how to re-enroll, and a known face is still granted in face mode.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { blankImage, composeFaceImage, frameOf } from '../../bench/face-frames.t
 import type { AccessEvent } from '../../src/bus/event-bus.ts';
 import { defaultConfig } from '../../src/config/index.ts';
 import type { FacegateConfig } from '../../src/config/schema.ts';
-import { Controller } from '../../src/daemon/controller.ts';
+import { compose, type Daemon } from '../../src/daemon/compose.ts';
 import type { CameraSource } from '../../src/hardware/camera/camera.ts';
 import type { Frame } from '../../src/hardware/camera/frame.ts';
 import type { RgbImage } from '../../src/runtime/image.ts';
@@ -37,7 +37,7 @@ class StillCamera implements CameraSource {
 
 describe('daemon on a database of dlib-resnet128 encodings', { skip: skipUnlessShared }, () => {
   let dir = '';
-  let controller: Controller | undefined;
+  let controller: Daemon | undefined;
   const camera = new StillCamera();
   const lines: Array<{ event?: string; msg?: string; encoder?: string; detector?: string }> = [];
   const access: AccessEvent[] = [];
@@ -72,7 +72,7 @@ describe('daemon on a database of dlib-resnet128 encodings', { skip: skipUnlessS
       data: { dir, dbFile: db },
     };
     const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s)) });
-    controller = await Controller.start({ config, logger, camera, modules: [] });
+    controller = await compose(config, { logger, camera, features: [] });
     controller.bus.on('access', (e) => access.push(e));
   });
   after(async () => {
