@@ -25,7 +25,8 @@ export interface AccessEvent {
   /**
    * Machine-readable reason: `match`, `badge`, `remote-unlock` (grants); `no-match`, `ambiguous`, `unknown-badge`,
    * `disabled`, `expired`, `not-yet-valid`, `not-enrolled`, `locked-out`, `rate-limited`, `timeout`, `abandoned` (a
-   * claim ended by a new badge, a remote unlock, a stop, or the face leaving in face mode).
+   * claim ended by a new badge, a remote unlock, a stop, or the face leaving in face mode), `spoof-suspected`
+   * (passive anti-spoofing), `liveness-failed` (the active challenge), `anti-spoofing-unavailable` (no PAD model).
    */
   reason: string;
   distance: number | null;
@@ -41,7 +42,8 @@ export type AlarmKind =
   | 'camera-lost'
   | 'relay-error'
   | 'worker-crash'
-  | 'admin-rejected';
+  | 'admin-rejected'
+  | 'anti-spoofing-unavailable';
 
 export interface AlarmEvent {
   eventId: string;
@@ -60,10 +62,23 @@ export interface FlowStateEvent {
   /** On GRANTED: the display name to welcome. */
   name?: string;
   /**
-   * On DENIED: what the screen may know — `locked-out` (this badge or face is, or just got, locked out) or `denied`
-   * (every other reason: the true one is in the access event only, so the screen is no oracle).
+   * On DENIED: what the screen may know — `locked-out` (this badge or face is, or just got, locked out),
+   * `liveness` (an anti-spoofing refusal: "please try again", never which cue failed) or `denied` (every other
+   * reason: the true one is in the access event only, so the screen is no oracle).
    */
   reason?: string;
+  /** On VERIFYING in active anti-spoofing: the challenge step to show and the progress bar. */
+  challenge?: ChallengeView;
+}
+
+/** What the screen shows of an active liveness challenge: the step asked for (null: hold still), and progress. */
+export interface ChallengeView {
+  step: 'turn-left' | 'turn-right' | 'blink' | null;
+  stepIndex: number;
+  stepCount: number;
+  /** 0..1 over the whole challenge. */
+  fraction: number;
+  deadline: number;
 }
 
 export interface EventMap {

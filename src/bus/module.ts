@@ -20,8 +20,11 @@ export interface DaemonModule {
 export interface FrameAnalysis {
   seq: number;
   capturedAt: number;
-  /** Largest face first. */
-  faces: Array<{ box: FaceBox; score: number; descriptor: Float32Array }>;
+  /**
+   * Largest face first. With anti-spoofing on, the largest face also carries `pad` (fused MiniFASNet P(real) on the
+   * whole frame, 0..1) and/or `landmarks68` (x0, y0, x1, y1 ... in frame pixels, 136 values) for the challenge.
+   */
+  faces: Array<{ box: FaceBox; score: number; descriptor: Float32Array; pad?: number; landmarks68?: Float32Array }>;
   analysedAt: number;
 }
 

@@ -28,12 +28,23 @@
  * badges are also rate-limited per kiosk. In face mode, a claim with refusing frames that ends without a grant is
  * one failed attempt for that face's track, and for the kiosk's face rate.
  *
+ * Anti-spoofing (liveness-gate.ts, `door.antiSpoofing`): a claim whose face is not judged live is denied
+ * `spoof-suspected` (passive) or `liveness-failed` (active challenge) — a failed attempt like any denial — and a
+ * grant waits until the face is judged live. The screen says only that the liveness check failed.
+ *
  * Every decision is one `access` event on the bus and one `"event":"access"` log line. Neither ever holds a face
  * vector, an image or a full badge number. Time comes from an injectable clock so tests need no real waiting.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type AccessEvent, type AccessMode, type EventBus, type FlowState, maskBadge } from '../bus/event-bus.ts';
+import {
+  type AccessEvent,
+  type AccessMode,
+  type EventBus,
+  type FlowState,
+  type FlowStateEvent,
+  maskBadge,
+} from '../bus/event-bus.ts';
 import type { DaemonModule, FrameAnalysis } from '../bus/module.ts';
 import type { DoorConfig } from '../config/sections/door.ts';
 import { euclidean } from '../recognition/matching.ts';
@@ -43,6 +54,7 @@ import { type Clock, systemClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
 import { AttemptGuard } from './attempt-guard.ts';
 import { breakStreak, type Claim, countMatch, countRefusal, type Decision, decisionOf, newClaim } from './claim.ts';
+import { type LivenessGateOptions, LivenessHook } from './liveness-gate.ts';
 
 export { type Clock, systemClock } from '../util/clock.ts';
 
@@ -63,6 +75,7 @@ export type DoorFlowSettings = Pick<
   | 'unknownBadgeLimit'
   | 'faceLockout'
   | 'faceAttemptLimit'
+  | 'antiSpoofing'
 >;
 
 export interface DoorFlowOptions {
@@ -76,6 +89,10 @@ export interface DoorFlowOptions {
   /** Put full badge numbers in events and logs (config `badge.logFull`). */
   logFullBadge?: boolean;
   clock?: Clock;
+  /** Anti-spoofing inputs: whether the worker has the PAD model (default false: fail secure), the challenge RNG. */
+  liveness?: Pick<LivenessGateOptions, 'padAvailable' | 'random'>;
+  /** Each fused PAD score sampled by a claim (the metrics histogram). */
+  onPadScore?: (score: number) => void;
 }
 
 export class DoorFlow implements DaemonModule {
@@ -91,12 +108,22 @@ export class DoorFlow implements DaemonModule {
   /** Face mode: the face a decision was made on; nothing more is decided until it leaves or someone else appears. */
   private decidedFace: Float32Array | null = null;
   private unsubscribers: Array<() => void> = [];
+  /** The open claim's anti-spoofing (liveness-gate.ts). */
+  private readonly liveness: LivenessHook;
 
   constructor(opts: DoorFlowOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.mode = opts.settings.mode;
     this.guard = new AttemptGuard(opts.bus, opts.settings, opts.threshold);
+    this.liveness = new LivenessHook({
+      settings: opts.settings.antiSpoofing,
+      padAvailable: opts.liveness?.padAvailable ?? false,
+      random: opts.liveness?.random,
+      clock: this.clock,
+      onTimeUp: () => this.claim && this.settle(this.claim),
+      onPadScore: opts.onPadScore,
+    });
   }
 
   get state(): FlowState {
@@ -147,9 +174,10 @@ export class DoorFlow implements DaemonModule {
     const deadline = now + this.opts.settings.badgeWindowMs;
     const timer = this.clock.setTimeout(() => this.onWindowClosed(), this.opts.settings.badgeWindowMs);
     this.claim = newClaim({ badge, identity, refusal, openedAt: now, deadline, timer });
+    this.liveness.open(true);
     // The next person may badge while the previous decision is still cooling down.
     this.endCooldown();
-    this.setState('VERIFYING', { deadline }, true);
+    this.setState('VERIFYING', { deadline, ...this.liveness.view() }, true);
   }
 
   /** One analysed frame from the inference worker (null results, i.e. dropped frames, never get here). */
@@ -168,8 +196,12 @@ export class DoorFlow implements DaemonModule {
       }
       // The face must be in front of the camera after the badge was read, not in a frame queued before it.
       if (analysis.capturedAt < claim.openedAt) return;
+      this.liveness.observe(bigEnough ? face : null, analysis.capturedAt);
+      const challenge = this.liveness.changedView();
+      if (challenge) this.setState('VERIFYING', { deadline: claim.deadline ?? undefined, challenge }, true);
       if (!bigEnough) {
         breakStreak(claim);
+        this.settle(claim);
         return;
       }
       this.verifyFrame(claim, face.descriptor, analysis.capturedAt);
@@ -193,8 +225,10 @@ export class DoorFlow implements DaemonModule {
         return;
       }
       this.claim = newClaim({ openedAt: this.clock.now() });
+      this.liveness.open(false);
       this.setState('VERIFYING');
     }
+    this.liveness.observe(face, analysis.capturedAt);
     this.identifyFrame(this.claim, face.descriptor, analysis.capturedAt);
   }
 
@@ -289,11 +323,25 @@ export class DoorFlow implements DaemonModule {
    */
   private settle(claim: Claim): void {
     const k = this.opts.settings.consecutiveFrames;
-    if (claim.matchStreak >= k) {
-      this.decide(decisionOf(claim, 'granted', 'match'), claim);
+    const live = this.liveness.verdict();
+    if (live.kind === 'refused') {
+      this.refuseLiveness(claim, live.reason);
+    } else if (claim.matchStreak >= k) {
+      // Anti-spoofing still pending: keep verifying (the streak goes on) until the face is judged live.
+      if (live.kind === 'live') this.decide(decisionOf(claim, 'granted', 'match'), claim);
     } else if (claim.refusals >= k) {
       this.decide(decisionOf(claim, 'denied', claim.lastRefusal), claim);
     }
+  }
+
+  // ── Anti-spoofing ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Refused by the liveness gate: the true refusal of a badge claim (e.g. unknown badge) stays its reason. */
+  private refuseLiveness(claim: Claim, reason: string): void {
+    const detail = this.liveness.challengeReason;
+    if (detail) this.opts.logger.info({ event: 'liveness', verdict: detail }, `liveness challenge: ${detail}`);
+    const screen = reason === 'anti-spoofing-unavailable' ? undefined : 'liveness';
+    this.decide(decisionOf(claim, 'denied', claim.refusal ?? reason), claim, screen);
   }
 
   private onWindowClosed(): void {
@@ -308,7 +356,7 @@ export class DoorFlow implements DaemonModule {
   // ── Decisions ────────────────────────────────────────────────────────────────────────────────────────────
 
   /** The decision that ends `claim` (null: a remote unlock, no claim of its own). */
-  private decide(d: Decision, claim: Claim | null): void {
+  private decide(d: Decision, claim: Claim | null, screen?: 'liveness'): void {
     const { settings } = this.opts;
     if (this.mode === 'face' && d.capturedAt !== null) this.decidedFace = claim?.lastDescriptor ?? null;
     this.closeClaim();
@@ -323,7 +371,8 @@ export class DoorFlow implements DaemonModule {
       this.setState('GRANTED', { name: d.identity?.name });
     } else {
       // The screen's reason is neutral: only a lockout is told apart, never an unknown badge from a known one.
-      this.setState('DENIED', { reason: lockedNow || d.reason === 'locked-out' ? 'locked-out' : 'denied' });
+      const shown = lockedNow || d.reason === 'locked-out' ? 'locked-out' : (screen ?? 'denied');
+      this.setState('DENIED', { reason: shown });
     }
     this.setState('COOLDOWN');
     this.endCooldown();
@@ -398,6 +447,7 @@ export class DoorFlow implements DaemonModule {
   private closeClaim(): void {
     if (this.claim?.timer) this.clock.clearTimeout(this.claim.timer);
     this.claim = null;
+    this.liveness.close();
   }
 
   private badgeForLog(badge: string): string {
@@ -413,7 +463,7 @@ export class DoorFlow implements DaemonModule {
   /** Repeating the same state is noise for the display; `force` re-announces it (start, a new badge window). */
   private setState(
     state: FlowState,
-    extra: { deadline?: number; name?: string; reason?: string } = {},
+    extra: Omit<FlowStateEvent, 'state' | 'mode'> = {},
     force = false,
   ): void {
     if (state === this.current && !force) return;

@@ -58,6 +58,8 @@ export class WorkerAnalyser implements FaceAnalyser {
   encoderId = '';
   threshold = 0;
   backend = '';
+  /** Passive PAD in the worker: 'ready', 'off' (not asked for) or why it could not load. */
+  padStatus = 'off';
   private worker: Worker | null = null;
   private inFlight: (PendingFrame & { id: number }) | null = null;
   private waiting: PendingFrame | null = null;
@@ -264,6 +266,7 @@ export class WorkerAnalyser implements FaceAnalyser {
           this.encoderId = msg.encoderId;
           this.threshold = msg.threshold;
           this.backend = msg.backend;
+          this.padStatus = msg.pad;
           this.worker = worker;
           resolve();
         } else if (msg.type === 'init-error') {

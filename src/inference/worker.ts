@@ -10,6 +10,7 @@ import { FacePipeline } from '../recognition/pipeline.ts';
 import { decodeImage, type RgbImage } from '../runtime/image.ts';
 import { tf } from '../runtime/tf.ts';
 import { errorMessage } from '../util/errors.ts';
+import { LivenessAnalysis } from './liveness-analysis.ts';
 import {
   DEFAULT_LIVE_TINY_INPUT_SIZE,
   type FromWorker,
@@ -33,8 +34,10 @@ function toImage(wire: WireImage): RgbImage {
 }
 
 let pipeline: FacePipeline;
+let liveness: LivenessAnalysis | null;
 try {
   pipeline = await FacePipeline.create(options.pipeline);
+  liveness = await LivenessAnalysis.create(options.antiSpoofing);
 } catch (err) {
   post({ type: 'init-error', message: errorMessage(err) });
   process.exit(0);
@@ -45,6 +48,7 @@ post({
   encoderId,
   threshold: options.threshold ?? pipeline.encoder.defaultThreshold,
   backend: pipeline.backend,
+  pad: liveness?.padStatus ?? 'off',
 });
 
 async function enrollOne(image: RgbImage | Error, source: string): Promise<EnrollSampleResult> {
@@ -59,17 +63,20 @@ async function handle(msg: ToWorker): Promise<void> {
       const t0 = performance.now();
       // Live frames are never tight crops: a frame with nobody in it must not pay for three padded re-detections.
       // Faces at a kiosk are large, so live frames use the smaller detector input (faster, and a smaller wasm heap).
-      const result = await pipeline.analyse(toImage(msg), { padRetry: false, tinyInputSize: liveTinyInputSize });
+      const image = toImage(msg);
+      const result = await pipeline.analyse(image, { padRetry: false, tinyInputSize: liveTinyInputSize });
       // Own copies, so each descriptor's buffer can be transferred rather than cloned.
       const faces: WireFace[] = result.faces.map((f) => ({
         box: f.box,
         score: f.score,
         descriptor: Float32Array.from(f.descriptor),
       }));
-      post(
-        { type: 'analysis', id: msg.id, faces, inferenceMs: performance.now() - t0 },
-        faces.map((f) => f.descriptor.buffer as ArrayBuffer),
-      );
+      // Anti-spoofing cues of the largest face, on the whole frame (never on a tight crop).
+      if (liveness && faces[0]) Object.assign(faces[0], await liveness.analyse(image, faces[0].box));
+      post({ type: 'analysis', id: msg.id, faces, inferenceMs: performance.now() - t0 }, [
+        ...faces.map((f) => f.descriptor.buffer as ArrayBuffer),
+        ...faces.flatMap((f) => (f.landmarks68 ? [f.landmarks68.buffer as ArrayBuffer] : [])),
+      ]);
     } else if (msg.type === 'enroll-images') {
       const results: EnrollSampleResult[] = [];
       for (const [i, bytes] of msg.images.entries()) {

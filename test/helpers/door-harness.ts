@@ -48,9 +48,10 @@ export interface Harness {
 }
 
 /** Settings over the defaults; `lockout` and the other attempt sections merge with their own defaults. */
-export type SettingsOverrides = Partial<Omit<DoorFlowSettings, 'lockout' | 'faceLockout'>> & {
+export type SettingsOverrides = Partial<Omit<DoorFlowSettings, 'lockout' | 'faceLockout' | 'antiSpoofing'>> & {
   lockout?: Partial<DoorFlowSettings['lockout']>;
   faceLockout?: Partial<DoorFlowSettings['faceLockout']>;
+  antiSpoofing?: Partial<DoorFlowSettings['antiSpoofing']>;
 };
 
 export function doorSettings(overrides: SettingsOverrides = {}): DoorFlowSettings {
@@ -60,6 +61,9 @@ export function doorSettings(overrides: SettingsOverrides = {}): DoorFlowSetting
     ...overrides,
     lockout: { ...defaults.lockout, ...overrides.lockout },
     faceLockout: { ...defaults.faceLockout, ...overrides.faceLockout },
+    // Anti-spoofing off unless a test asks for it: these hand-made frames carry no PAD score or landmarks, and
+    // the rules under test here are the flow's own (test/door/liveness-gate.test.ts covers the gate).
+    antiSpoofing: { ...defaults.antiSpoofing, mode: 'off', ...overrides.antiSpoofing },
   };
 }
 
