@@ -103,6 +103,8 @@ export interface EventMap {
    * portrait renderer, in memory only — never forward, log or store it.
    */
   portraitCandidate: [{ identityId: string; name: string; faceCrop: RgbImage; time: number }];
+  /** A fused anti-spoofing score (MiniFASNet P(real), 0..1) a claim sampled: a number only, for the metrics. */
+  padScore: [{ score: number }];
   /** A welcome portrait was added to the slideshow: a reference (no image), e.g. for an `event/portrait` message. */
   portrait: [{ id: string; identityId: string; name: string; style: string; time: string }];
 }

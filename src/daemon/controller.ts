@@ -27,6 +27,7 @@ import { resolveModelsDir } from '../models/paths.ts';
 import type { FaceBox } from '../recognition/pipeline.ts';
 import { FaceDb } from '../store/face-db.ts';
 import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
+import { prepareAntiSpoofing } from './anti-spoofing.ts';
 import { type GuardedProcess, installExitGuards } from './lifecycle.ts';
 import { initSdNotify, type SdNotifier } from './sd-notify.ts';
 
@@ -138,7 +139,9 @@ export class Controller {
         logger.info({ event: 'db-changed', changed }, `face database changed by another process: ${changed} ids`),
     });
     this.db.onChange((id, change) => bus.emit('identitiesChanged', { id, change }));
-    this.analyser = await WorkerAnalyser.start(
+    const modelsDir = resolveModelsDir(undefined, recognition.modelsDir ?? undefined);
+    const antiSpoofing = await prepareAntiSpoofing(config, modelsDir, logger);
+    const worker = await WorkerAnalyser.start(
       {
         pipeline: {
           backend: recognition.backend,
@@ -146,15 +149,25 @@ export class Controller {
           tinyInputSize: recognition.tinyInputSize,
           encoder: recognition.encoder,
           minScore: recognition.minScore,
-          modelsDir: resolveModelsDir(undefined, recognition.modelsDir ?? undefined),
+          modelsDir,
         },
         liveTinyInputSize: recognition.liveTinyInputSize,
         threshold: recognition.threshold,
         gate: { minFaceSize: recognition.minFaceSize, minScore: recognition.minScore },
         maxImagePixels: recognition.maxImagePixels,
+        antiSpoofing: antiSpoofing.worker,
       },
       { logger, bus },
     );
+    this.analyser = worker;
+    const padAvailable = worker.padStatus === 'ready';
+    const padProblem = antiSpoofing.needsPad && !padAvailable ? (antiSpoofing.problem ?? worker.padStatus) : null;
+    if (padProblem) {
+      logger.warn(
+        { event: 'anti-spoofing-unavailable', error: padProblem },
+        `anti-spoofing unavailable: ${padProblem}`,
+      );
+    }
     // A signal during model loading: stop() is already running; do not start anything else.
     if (this.stopping) throw new FacegateError('stopped by a signal during start-up', ExitCode.ok);
     this.context = {
@@ -177,6 +190,7 @@ export class Controller {
       encoderId: this.analyser.encoderId,
       threshold: this.analyser.threshold,
       logFullBadge: config.badge.logFull,
+      liveness: { padAvailable },
     });
     await this.flow.start();
     bus.on('access', (event) => this.offerPortrait(event.decision, event.reason, event.identityId));
@@ -188,6 +202,14 @@ export class Controller {
       await module.start();
       this.modules.push(module);
       logger.info({ event: 'module-started', module: module.name }, `module ${module.name} started`);
+    }
+    // Raised once the modules listen, so MQTT publishes it and /healthz shows it.
+    if (padProblem) {
+      const policy =
+        door.antiSpoofing.whenUnavailable === 'deny'
+          ? 'face claims are denied (fail secure)'
+          : 'face claims are decided WITHOUT passive anti-spoofing (whenUnavailable: allow)';
+      bus.alarm('anti-spoofing-unavailable', `anti-spoofing model unavailable: ${policy}`);
     }
 
     // 4. Inputs: badges, then the camera.
@@ -223,6 +245,7 @@ export class Controller {
         event: 'started',
         kioskId: config.kioskId,
         mode: door.mode,
+        antiSpoofing: door.antiSpoofing.mode,
         backend: this.analyser.backend,
         encoder: this.analyser.encoderId,
         threshold: this.analyser.threshold,

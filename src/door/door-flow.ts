@@ -91,8 +91,6 @@ export interface DoorFlowOptions {
   clock?: Clock;
   /** Anti-spoofing inputs: whether the worker has the PAD model (default false: fail secure), the challenge RNG. */
   liveness?: Pick<LivenessGateOptions, 'padAvailable' | 'random'>;
-  /** Each fused PAD score sampled by a claim (the metrics histogram). */
-  onPadScore?: (score: number) => void;
 }
 
 export class DoorFlow implements DaemonModule {
@@ -122,7 +120,7 @@ export class DoorFlow implements DaemonModule {
       random: opts.liveness?.random,
       clock: this.clock,
       onTimeUp: () => this.claim && this.settle(this.claim),
-      onPadScore: opts.onPadScore,
+      onPadScore: (score) => opts.bus.emit('padScore', { score }),
     });
   }
 
@@ -461,11 +459,7 @@ export class DoorFlow implements DaemonModule {
   }
 
   /** Repeating the same state is noise for the display; `force` re-announces it (start, a new badge window). */
-  private setState(
-    state: FlowState,
-    extra: Omit<FlowStateEvent, 'state' | 'mode'> = {},
-    force = false,
-  ): void {
+  private setState(state: FlowState, extra: Omit<FlowStateEvent, 'state' | 'mode'> = {}, force = false): void {
     if (state === this.current && !force) return;
     this.current = state;
     const event = { state, mode: this.mode, ...extra };

@@ -41,7 +41,10 @@ export interface LivenessGateOptions {
 }
 
 /** Which layers a claim gets, from the mode and the kind of claim (face mode has no badge read to start a challenge). */
-export function layersFor(mode: AntiSpoofingConfig['mode'], badgeClaim: boolean): { passive: boolean; active: boolean } {
+export function layersFor(
+  mode: AntiSpoofingConfig['mode'],
+  badgeClaim: boolean,
+): { passive: boolean; active: boolean } {
   if (mode === 'off') return { passive: false, active: false };
   const active = badgeClaim && (mode === 'active' || mode === 'both');
   // Face mode cannot ask for a challenge: `active` falls back to the passive layer rather than to nothing.

@@ -148,7 +148,9 @@ export class WorkerAnalyser implements FaceAnalyser {
   private async inEnrollmentWorker<T>(run: (enroller: WorkerAnalyser) => Promise<T>): Promise<T> {
     if (this.closed) throw new FacegateError('the face analyser is closed');
     // No bus: a crash of this worker is an enrollment error, not a door alarm.
-    const enroller = await WorkerAnalyser.start(this.options, { logger: this.deps.logger });
+    // Nor anti-spoofing: enrollment photos are not live frames.
+    const { antiSpoofing: _liveOnly, ...options } = this.options;
+    const enroller = await WorkerAnalyser.start(options, { logger: this.deps.logger });
     try {
       return await run(enroller);
     } finally {
