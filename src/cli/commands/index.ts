@@ -4,6 +4,7 @@ import { registerAdminCommands } from './admin.ts';
 import { registerBenchCommands } from './bench.ts';
 import { registerDbCommands } from './db.ts';
 import { registerModelsCommands } from './models.ts';
+import { registerPadCommand } from './pad.ts';
 import { registerRecognitionCommands } from './recognition.ts';
 import { registerRunCommand } from './run.ts';
 import { registerStylizeCommands } from './stylize.ts';
@@ -18,4 +19,5 @@ export const commandGroups: RegisterCommands[] = [
   registerBenchCommands,
   registerRunCommand,
   registerAdminCommands,
+  registerPadCommand,
 ];
