@@ -31,6 +31,8 @@ export interface E2eBenchOptions {
   source: 'dir' | 'video';
   durationS: number;
   backend?: BackendName;
+  /** `door.antiSpoofing.mode` for the run (default off: the figures before issue 12 were taken without it). */
+  antiSpoofing?: FacegateConfig['door']['antiSpoofing']['mode'];
   log?: (line: string) => void;
 }
 
@@ -114,7 +116,13 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
       kioskId: 'bench',
       recognition: { ...base.recognition, backend: opts.backend ?? 'auto' },
       camera: { ...base.camera, source: cameraSpec, fps: FPS, loop: true },
-      door: { ...base.door, mode: 'face', cooldownMs: 500, relay: 'simulated' },
+      door: {
+        ...base.door,
+        mode: 'face',
+        cooldownMs: 500,
+        relay: 'simulated',
+        antiSpoofing: { ...base.door.antiSpoofing, mode: opts.antiSpoofing ?? 'off' },
+      },
       badge: { ...base.badge, sources: ['none'] },
       data: { dir: workDir, dbFile: path.join(workDir, 'faces.json') },
       logging: { level: 'silent' },

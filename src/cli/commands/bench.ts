@@ -104,7 +104,11 @@ export function registerBenchCommands(program: Command): void {
     .option('--source <kind>', 'clip source: dir | video', 'dir')
     .option('--duration <s>', 'measured seconds (the issue asks for 600)', '60')
     .option('--shared <dir>', 'the shared test data directory', defaultSharedDir())
-    .action(async (opts: { source: string; duration: string; shared: string }, cmd: Command) => {
+    .option('--anti-spoofing <mode>', 'door.antiSpoofing.mode for the run: off | passive | active | both', 'off')
+    .action(async (opts: { source: string; duration: string; shared: string; antiSpoofing: string }, cmd: Command) => {
+      const modes = ['off', 'passive', 'active', 'both'] as const;
+      const antiSpoofing = modes.find((m) => m === opts.antiSpoofing);
+      if (!antiSpoofing) throw new FacegateError(`--anti-spoofing ${opts.antiSpoofing}: expected ${modes.join(', ')}`);
       const flags = globalFlags(cmd);
       // The same memory set-up as `facegate run`, so the RSS measured is the daemon's.
       process.setSourceMapsEnabled(false);
@@ -114,12 +118,13 @@ export function registerBenchCommands(program: Command): void {
         source: opts.source === 'video' ? 'video' : 'dir',
         durationS: Math.max(5, Number(opts.duration) || 60),
         backend: flags.backend ?? 'auto',
+        antiSpoofing,
         log: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
       });
       output(
         flags,
         r,
-        `e2e (${r.backend}, ${r.source}, ${r.durationS} s): decision latency p50 ${r.latency.p50Ms} ms p95 ${r.latency.p95Ms} ms ` +
+        `e2e (${r.backend}, ${r.source}, ${r.durationS} s, anti-spoofing ${antiSpoofing}): decision latency p50 ${r.latency.p50Ms} ms p95 ${r.latency.p95Ms} ms ` +
           `(${r.latency.decisions} decisions); frame latency p50 ${r.frameLatency.p50Ms} ms; ${r.analysedFps} analysed fps; ` +
           `${r.droppedFrames} dropped of ${r.capturedFrames}; event-loop lag p99 ${r.eventLoopLagP99Ms} ms; RSS ${r.rssMB} MB`,
       );
