@@ -16,6 +16,7 @@ import type { AntiSpoofingConfig } from '../config/sections/door.ts';
 import { type ChallengeOptions, LivenessChallenge } from '../recognition/liveness/challenge.ts';
 import { LANDMARK_COUNT } from '../recognition/liveness/landmarks68.ts';
 import type { Clock } from '../util/clock.ts';
+import { median } from '../util/stats.ts';
 
 export type LivenessRefusal = 'spoof-suspected' | 'liveness-failed' | 'anti-spoofing-unavailable';
 export type LivenessVerdict = { kind: 'pending' } | { kind: 'live' } | { kind: 'refused'; reason: LivenessRefusal };
@@ -58,12 +59,6 @@ export function landmarkPoints(flat: Float32Array | undefined): Array<{ x: numbe
   const points: Array<{ x: number; y: number }> = [];
   for (let i = 0; i < LANDMARK_COUNT; i++) points.push({ x: flat[2 * i]!, y: flat[2 * i + 1]! });
   return points;
-}
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 export class ClaimLiveness {

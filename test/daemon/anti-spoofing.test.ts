@@ -82,8 +82,15 @@ describe('spawned daemon with anti-spoofing', { skip: skipUnlessShared }, () => 
         '0',
         '--anti-spoofing',
         mode,
+        // debug: the flow's state lines, to badge only once the camera's face is being analysed.
+        '--log-level',
+        'debug',
       ],
-      { cwd: dir, env: { ...process.env, FACEGATE_OFFLINE: '1' } },
+      {
+        cwd: dir,
+        // A loaded test machine may analyse a frame a second: the badge window must not be what decides.
+        env: { ...process.env, FACEGATE_OFFLINE: '1', FACEGATE__door__badgeWindowMs: '60000' },
+      },
     );
     const d: Daemon = { child, lines: [], stderr: () => err };
     let err = '';
@@ -101,26 +108,33 @@ describe('spawned daemon with anti-spoofing', { skip: skipUnlessShared }, () => 
     return d;
   }
 
-  async function decisionOf(mode: string): Promise<{ access: Record<string, unknown>; relay: string }> {
+  async function decisionOf(
+    mode: string,
+  ): Promise<{ access: Record<string, unknown>; relay: string; lines: Array<Record<string, unknown>> }> {
     const relayFile = path.join(dir, `relay-${mode}.jsonl`);
     const d = start(mode, relayFile);
     try {
       await until(() => (d.lines.some((l) => l.event === 'started') ? true : undefined), `start (${d.stderr()})`);
+      const facePresent = () => d.lines.some((l) => l.event === 'flowState' && l.state === 'FACE_PRESENT');
+      await until(() => (facePresent() ? true : undefined), 'the face in front of the camera to be analysed');
       d.child.stdin.write(`${BADGE}\n`);
       const access = await until(() => d.lines.find((l) => l.event === 'access'), 'an access decision');
       const exited = new Promise((resolve) => d.child.once('exit', resolve));
       d.child.kill('SIGTERM');
       await exited;
-      return { access, relay: await readFile(relayFile, 'utf8') };
+      return { access, relay: await readFile(relayFile, 'utf8'), lines: d.lines };
     } finally {
       if (d.child.exitCode === null) d.child.kill('SIGKILL');
     }
   }
 
   test('--anti-spoofing active: a still photo of the badge holder → denied liveness-failed, door locked', async () => {
-    const { access, relay } = await decisionOf('active');
+    const { access, relay, lines } = await decisionOf('active');
     assert.equal(access.decision, 'denied', JSON.stringify(access));
     assert.equal(access.reason, 'liveness-failed');
+    // The challenge ran on the camera's frames and said why (for the log only).
+    const verdict = lines.find((l) => l.event === 'liveness');
+    assert.ok(verdict && ['timeout', 'flat', 'wrong-move'].includes(String(verdict.verdict)), JSON.stringify(verdict));
     assert.equal(access.identityId, 'amy');
     assert.ok(!relay.includes('"unlocked"'), 'the relay never unlocked');
   });
