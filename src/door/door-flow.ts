@@ -339,6 +339,8 @@ export class DoorFlow implements DaemonModule {
     const detail = this.liveness.challengeReason;
     if (detail) this.opts.logger.info({ event: 'liveness', verdict: detail }, `liveness challenge: ${detail}`);
     const screen = reason === 'anti-spoofing-unavailable' ? undefined : 'liveness';
+    // Face mode: the face shown counts as a failed attempt of its track, as a refused match would.
+    if (claim.badge === null && claim.lastDescriptor) claim.lastRefused = claim.lastDescriptor;
     this.decide(decisionOf(claim, 'denied', claim.refusal ?? reason), claim, screen);
   }
 

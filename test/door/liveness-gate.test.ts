@@ -113,6 +113,24 @@ describe('passive layer (MiniFASNet score per frame)', () => {
     assert.equal(h.access[0]?.reason, 'spoof-suspected');
   });
 
+  test('face mode: spoof refusals count toward the face lockout', async () => {
+    const h = await harness(
+      faceDb(),
+      { mode: 'face', consecutiveFrames: 2, faceLockout: { maxFailures: 3 }, antiSpoofing: { mode: 'passive' } },
+      { liveness: { padAvailable: true } },
+    );
+    for (let attempt = 0; attempt < 3; attempt++) {
+      h.clock.advance(4000); // past the cooldown
+      h.frame(null); // the decided face leaves, so the next visit is a new claim
+      for (let i = 0; i < 10 && h.access.length === attempt; i++) h.frame(alice(), { pad: 0.02 });
+    }
+    assert.deepEqual(
+      h.access.map((e) => e.reason),
+      ['spoof-suspected', 'spoof-suspected', 'spoof-suspected'],
+    );
+    assert.equal(h.alarms.filter((a) => a.kind === 'lockout').length, 1, 'the face is locked out');
+  });
+
   test('a wrong face is still denied no-match (the PAD layer does not hide it)', async () => {
     const h = await passive();
     h.badge(BADGES.alice);
