@@ -34,6 +34,8 @@ export interface E2eBenchOptions {
   pipeline?: 'default' | 'face-api';
   /** Where YuNet/reid-0095 are (default: `<shared>/models`, laid out as `facegate models import` does). */
   modelsDir?: string;
+  /** `door.antiSpoofing.mode` for the run (default off: the figures before issue 12 were taken without it). */
+  antiSpoofing?: FacegateConfig['door']['antiSpoofing']['mode'];
   log?: (line: string) => void;
 }
 
@@ -125,7 +127,13 @@ export async function benchE2e(opts: E2eBenchOptions): Promise<E2eBenchResult> {
           : { modelsDir: opts.modelsDir ?? path.join(opts.sharedDir, 'models'), fetchModels: false }),
       },
       camera: { ...base.camera, source: cameraSpec, fps: FPS, loop: true },
-      door: { ...base.door, mode: 'face', cooldownMs: 500, relay: 'simulated' },
+      door: {
+        ...base.door,
+        mode: 'face',
+        cooldownMs: 500,
+        relay: 'simulated',
+        antiSpoofing: { ...base.door.antiSpoofing, mode: opts.antiSpoofing ?? 'off' },
+      },
       badge: { ...base.badge, sources: ['none'] },
       data: { dir: workDir, dbFile: path.join(workDir, 'faces.json') },
       logging: { level: 'silent' },

@@ -27,7 +27,8 @@ export interface AccessEvent {
    * `disabled`, `expired`, `not-yet-valid`, `not-enrolled`, `locked-out`, `rate-limited`, `timeout`, `abandoned` (a
    * claim ended by a new badge, a remote unlock, a stop, or the face leaving in face mode); after a match, the
    * access rules' `outside-schedule`, `not-at-this-kiosk`, `unknown-group`, `unknown-schedule`, `no-group`,
-   * `rule-error` (src/access/rules.ts).
+   * `rule-error` (src/access/rules.ts); `spoof-suspected` (passive anti-spoofing), `liveness-failed` (the active
+   * challenge), `anti-spoofing-unavailable` (no PAD model).
    */
   reason: string;
   distance: number | null;
@@ -43,7 +44,8 @@ export type AlarmKind =
   | 'camera-lost'
   | 'relay-error'
   | 'worker-crash'
-  | 'admin-rejected';
+  | 'admin-rejected'
+  | 'anti-spoofing-unavailable';
 
 export interface AlarmEvent {
   eventId: string;
@@ -63,10 +65,23 @@ export interface FlowStateEvent {
   name?: string;
   /**
    * On DENIED: what the screen may know — `locked-out` (this badge or face is, or just got, locked out),
-   * `outside-schedule` (a verified person outside their access schedule) or `denied` (every other reason: the true
-   * one is in the access event only, so the screen is no oracle).
+   * `outside-schedule` (a verified person outside their access schedule), `liveness` (an anti-spoofing refusal:
+   * "please try again", never which cue failed) or `denied` (every other reason: the true one is in the access event
+   * only, so the screen is no oracle).
    */
   reason?: string;
+  /** On VERIFYING in active anti-spoofing: the challenge step to show and the progress bar. */
+  challenge?: ChallengeView;
+}
+
+/** What the screen shows of an active liveness challenge: the step asked for (null: hold still), and progress. */
+export interface ChallengeView {
+  step: 'turn-left' | 'turn-right' | 'blink' | null;
+  stepIndex: number;
+  stepCount: number;
+  /** 0..1 over the whole challenge. */
+  fraction: number;
+  deadline: number;
 }
 
 export interface EventMap {
@@ -98,6 +113,8 @@ export interface EventMap {
    * portrait renderer, in memory only — never forward, log or store it.
    */
   portraitCandidate: [{ identityId: string; name: string; faceCrop: RgbImage; time: number }];
+  /** A fused anti-spoofing score (MiniFASNet P(real), 0..1) a claim sampled: a number only, for the metrics. */
+  padScore: [{ score: number }];
   /** A welcome portrait was added to the slideshow: a reference (no image), e.g. for an `event/portrait` message. */
   portrait: [{ id: string; identityId: string; name: string; style: string; time: string }];
   /** A welcome-portrait style-transfer job ended (for metrics): how, with which method, after how long. */

@@ -29,8 +29,19 @@ export interface Feature {
 export interface FrameAnalysis {
   seq: number;
   capturedAt: number;
-  /** Largest face first; boxes (and YuNet's keypoints, when the default pipeline runs) in full-frame coordinates. */
-  faces: Array<{ box: FaceBox; score: number; descriptor: Float32Array; keypoints?: FiveKeypoints }>;
+  /**
+   * Largest face first; boxes (and YuNet's keypoints, when the default pipeline runs) in full-frame coordinates.
+   * With anti-spoofing on, the largest face also carries `pad` (fused MiniFASNet P(real) on the whole frame, 0..1)
+   * and/or `landmarks68` (x0, y0, x1, y1 ... in frame pixels, 136 values) for the challenge.
+   */
+  faces: Array<{
+    box: FaceBox;
+    score: number;
+    descriptor: Float32Array;
+    keypoints?: FiveKeypoints;
+    pad?: number;
+    landmarks68?: Float32Array;
+  }>;
   analysedAt: number;
 }
 

@@ -36,6 +36,7 @@ import { mqttFeature } from '../mqtt/module.ts';
 import { metricLabel, metricOfEncoder } from '../recognition/encoder-traits.ts';
 import { FaceDb } from '../store/face-db.ts';
 import { ExitCode, errorMessage, FacegateError } from '../util/errors.ts';
+import { prepareAntiSpoofing } from './anti-spoofing.ts';
 import { type GuardedProcess, installExitGuards, signalExitCode } from './lifecycle.ts';
 import { initSdNotify, type SdNotifier } from './sd-notify.ts';
 
@@ -193,6 +194,7 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
       fetchMissing: recognition.fetchModels,
     });
     for (const note of choice.notes) logger[note.level]({ event: note.event }, note.message);
+    const antiSpoofing = await prepareAntiSpoofing(config, modelsDir, logger);
     const analyser = await WorkerAnalyser.start(
       {
         pipeline: {
@@ -208,10 +210,18 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
         threshold: recognition.threshold,
         gate: { minFaceSize: recognition.minFaceSize, minScore: recognition.minScore },
         maxImagePixels: recognition.maxImagePixels,
+        antiSpoofing: antiSpoofing.worker,
       },
       { logger, bus },
     );
     stoppers.push({ what: 'inference worker', stop: () => analyser.close() });
+    const padAvailable = analyser.padStatus === 'ready';
+    const padProblem = antiSpoofing.needsPad && !padAvailable ? (antiSpoofing.problem ?? analyser.padStatus) : null;
+    if (padProblem)
+      logger.warn(
+        { event: 'anti-spoofing-unavailable', error: padProblem },
+        `anti-spoofing unavailable: ${padProblem}`,
+      );
     // A signal during model loading: stop() is already running; do not start anything else.
     if (stopping) {
       throw new FacegateError(
@@ -247,6 +257,7 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
       threshold: analyser.threshold,
       logFullBadge: config.badge.logFull,
       kioskId: config.kioskId,
+      liveness: { padAvailable },
     });
     await flow.start();
     stoppers.push({ what: 'door flow', stop: () => flow.stop() });
@@ -260,6 +271,14 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
       logger.info({ event: 'module-started', module: module.name }, `module ${module.name} started`);
     }
     stoppers.push({ what: 'enrollment capture', stop: () => enrollment.stop() });
+    // Raised once the modules listen, so MQTT publishes it and /healthz shows it.
+    if (padProblem) {
+      const policy =
+        door.antiSpoofing.whenUnavailable === 'deny'
+          ? 'face claims are denied (fail secure)'
+          : 'face claims are decided WITHOUT passive anti-spoofing (whenUnavailable: allow)';
+      bus.alarm('anti-spoofing-unavailable', `anti-spoofing model unavailable: ${policy}`);
+    }
 
     // 4. Inputs: badges, the door contact, then the camera.
     const badgeSources: BadgeSource[] = [];
@@ -299,6 +318,7 @@ export async function compose(config: FacegateConfig, options: ComposeOptions): 
       {
         event: 'started',
         mode: door.mode,
+        antiSpoofing: door.antiSpoofing.mode,
         backend: analyser.backend,
         detector: analyser.detector,
         encoder: analyser.encoderId,

@@ -34,6 +34,8 @@ export interface DisplayDeps {
   /** Liveness of the inference worker for /healthz; default: the analyser's `ready` flag. */
   workerAlive?: () => boolean;
   preview?: PreviewSource;
+  /** `door.antiSpoofing` as configured, for /healthz (absent: reported as off). */
+  antiSpoofing?: { mode: string; whenUnavailable: string };
   /** Observes each finished, failed or preempted portrait job (tests, benchmarks). */
   onPortraitJob?: (outcome: JobOutcome) => void;
   /** Whether a fast style is installed; only installed styles are rotated through. */
@@ -61,6 +63,7 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
   let broadcastQueued = false;
   let brokerConnected: boolean | null = null;
   let cameraState: string | null = null;
+  let padUnavailable = false;
   const startedAt = Date.now();
   // Filled in start(), once the page files are read (their hash is the page version).
   let state = new DisplayState({
@@ -96,8 +99,12 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
     const lag = metrics.eventLoopLag();
     const alive = deps.workerAlive?.() ?? ctx.analyser.ready;
     const worker = alive ? 'alive' : 'dead';
-    // A loop this late is not serving anyone (this answer itself came late); a dead worker means no face checks.
-    const ok = worker !== 'dead' && lag.p99Ms < 2000;
+    const spoofing = deps.antiSpoofing;
+    const antiSpoofing = !spoofing || spoofing.mode === 'off' ? 'off' : padUnavailable ? 'unavailable' : 'on';
+    // A loop this late is not serving anyone (this answer itself came late); a dead worker means no face checks,
+    // and so does a missing anti-spoofing model when the door fails secure without it.
+    const denyingAll = antiSpoofing === 'unavailable' && spoofing?.whenUnavailable === 'deny';
+    const ok = worker !== 'dead' && lag.p99Ms < 2000 && !denyingAll;
     return {
       ok,
       body: {
@@ -106,6 +113,7 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
         eventLoopLagMs: { p50: round(lag.p50Ms), p99: round(lag.p99Ms), max: round(lag.maxMs) },
         worker,
         camera: cameraState ?? 'unknown',
+        antiSpoofing,
         broker: brokerConnected === null ? 'unknown' : brokerConnected ? 'connected' : 'disconnected',
         displayClients: server?.clientCount ?? 0,
         portraits: {
@@ -170,6 +178,9 @@ export function createDisplayModule(ctx: DaemonContext, config: HttpConfig, deps
           state.setBroker(connected);
         }),
         bus.on('doorState', ({ state: door }) => state.setDoor(door)),
+        bus.on('alarm', ({ kind }) => {
+          if (kind === 'anti-spoofing-unavailable') padUnavailable = true;
+        }),
       ];
 
       const portraitsConfig = config.portraits;
@@ -259,6 +270,7 @@ export const displayFeature: Feature = {
   create: (ctx, config) => {
     const modelsDir = resolveModelsDir(undefined, config.recognition.modelsDir ?? undefined);
     return createDisplayModule(ctx, config.http, {
+      antiSpoofing: config.door.mode === 'badge' ? undefined : config.door.antiSpoofing,
       styleInstalled: (style) => existsSync(fastStyleDir(modelsDir, style)),
       onListening: ctx.onDisplayUrl,
       renderer: createNstRenderer({ modelsDir }),

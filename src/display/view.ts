@@ -5,10 +5,10 @@
  * Privacy: the view holds a name only on a grant (the person who just got in), a neutral sentence on a denial
  * (never the distance, never whose badge or face it was), and portrait references of consenting people.
  */
-import type { AccessMode, DoorState, FlowStateEvent } from '../bus/event-bus.ts';
+import type { AccessMode, ChallengeView, DoorState, FlowStateEvent } from '../bus/event-bus.ts';
 import type { CameraState } from '../hardware/camera/camera.ts';
 
-export type Screen = 'idle' | 'badge' | 'look' | 'checking' | 'granted' | 'denied' | 'lockout';
+export type Screen = 'idle' | 'badge' | 'look' | 'challenge' | 'checking' | 'granted' | 'denied' | 'lockout';
 
 export interface Banner {
   kind: 'camera' | 'broker' | 'door';
@@ -39,6 +39,8 @@ export interface DisplayView {
   name: string | null;
   /** `denied` / `lockout`: a neutral sentence. */
   message: string | null;
+  /** `challenge`: the step asked for (arrow/eye icon + words) and the progress bar. */
+  challenge: ChallengeView | null;
   banners: Banner[];
   portraits: PortraitRef[];
   portraitProgress: PortraitProgress | null;
@@ -59,6 +61,8 @@ export const DENIAL_TEXT = 'Not verified — try again or ask at reception';
 export const LOCKOUT_TEXT = 'Too many attempts — please ask at reception';
 /** A verified person outside their access schedule (issue 14): told apart, the face already matched. */
 export const OUTSIDE_SCHEDULE_TEXT = 'Access is not allowed at this time';
+/** An anti-spoofing refusal: never which cue failed (that would coach the next attempt). */
+export const LIVENESS_TEXT = 'Liveness check failed — please try again';
 
 export interface ViewOptions {
   siteName: string;
@@ -74,6 +78,7 @@ export class DisplayState {
   private deadline: number | null = null;
   private name: string | null = null;
   private message: string | null = null;
+  private challenge: ChallengeView | null = null;
   private camera: CameraState | null = null;
   private cameraDetail = '';
   private brokerConnected: boolean | null = null;
@@ -107,7 +112,8 @@ export class DisplayState {
         this.show(event.mode === 'face' ? 'look' : 'badge');
         break;
       case 'VERIFYING':
-        this.show(event.deadline === undefined ? 'checking' : 'look', { deadline: event.deadline ?? null });
+        if (event.challenge) this.show('challenge', { deadline: event.challenge.deadline, challenge: event.challenge });
+        else this.show(event.deadline === undefined ? 'checking' : 'look', { deadline: event.deadline ?? null });
         break;
       case 'GRANTED':
         // A remote unlock has no name: the door just opens.
@@ -117,6 +123,7 @@ export class DisplayState {
         // Alarms do not reach the screen: a per-kiosk rate alarm shown here would date the unknown-badge count.
         if (event.reason === 'locked-out') this.show('lockout', { message: LOCKOUT_TEXT });
         else if (event.reason === 'outside-schedule') this.show('denied', { message: OUTSIDE_SCHEDULE_TEXT });
+        else if (event.reason === 'liveness') this.show('denied', { message: LIVENESS_TEXT });
         else this.show('denied', { message: DENIAL_TEXT });
         break;
       case 'COOLDOWN':
@@ -153,8 +160,9 @@ export class DisplayState {
 
   private show(
     screen: Screen,
-    fields: { deadline?: number | null; name?: string | null; message?: string | null } = {},
+    fields: { deadline?: number | null; name?: string | null; message?: string | null; challenge?: ChallengeView } = {},
   ) {
+    this.challenge = fields.challenge ?? null;
     this.screen = screen;
     this.deadline = fields.deadline ?? null;
     this.name = fields.name ?? null;
@@ -186,6 +194,7 @@ export class DisplayState {
       deadline: this.deadline,
       name: this.name,
       message: this.message,
+      challenge: this.challenge,
       banners: this.banners(),
       portraits: this.portraits,
       portraitProgress: this.progress,

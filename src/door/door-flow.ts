@@ -31,13 +31,23 @@
  * Access rules (issue 14, access-check.ts): a face that matched (or, in badge mode, a valid badge) is still denied
  * when the identity's groups do not allow it here and now — reason `outside-schedule` (or the rules' own reason),
  * counted as a failed attempt like any denial, and the screen says "Access is not allowed at this time".
+ * Anti-spoofing (liveness-gate.ts, `door.antiSpoofing`): a claim whose face is not judged live is denied
+ * `spoof-suspected` (passive) or `liveness-failed` (active challenge) — a failed attempt like any denial — and a
+ * grant waits until the face is judged live. The screen says only that the liveness check failed.
  *
  * Every decision is one `access` event on the bus and one `"event":"access"` log line. Neither ever holds a face
  * vector, an image or a full badge number. Time comes from an injectable clock so tests need no real waiting.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type AccessEvent, type AccessMode, type EventBus, type FlowState, maskBadge } from '../bus/event-bus.ts';
+import {
+  type AccessEvent,
+  type AccessMode,
+  type EventBus,
+  type FlowState,
+  type FlowStateEvent,
+  maskBadge,
+} from '../bus/event-bus.ts';
 import type { DaemonModule, FrameAnalysis } from '../bus/module.ts';
 import type { DoorConfig } from '../config/sections/door.ts';
 import { encoderDistance } from '../recognition/encoder-traits.ts';
@@ -48,6 +58,7 @@ import { errorMessage } from '../util/errors.ts';
 import { AccessCheck, type AccessCheckSettings, ruleDenial, screenReason } from './access-check.ts';
 import { AttemptGuard } from './attempt-guard.ts';
 import { breakStreak, type Claim, countMatch, countRefusal, type Decision, decisionOf, newClaim } from './claim.ts';
+import { type LivenessGateOptions, LivenessHook } from './liveness-gate.ts';
 
 export { type Clock, systemClock } from '../util/clock.ts';
 
@@ -68,6 +79,7 @@ export type DoorFlowSettings = Pick<
   | 'unknownBadgeLimit'
   | 'faceLockout'
   | 'faceAttemptLimit'
+  | 'antiSpoofing'
 > &
   Partial<AccessCheckSettings>;
 
@@ -84,6 +96,8 @@ export interface DoorFlowOptions {
   clock?: Clock;
   /** This kiosk's id, for access groups limited to kiosks (null: such groups do not apply here). */
   kioskId?: string | null;
+  /** Anti-spoofing inputs: whether the worker has the PAD model (default false: fail secure), the challenge RNG. */
+  liveness?: Pick<LivenessGateOptions, 'padAvailable' | 'random'>;
 }
 
 export class DoorFlow implements DaemonModule {
@@ -100,6 +114,8 @@ export class DoorFlow implements DaemonModule {
   /** Face mode: the face a decision was made on; nothing more is decided until it leaves or someone else appears. */
   private decidedFace: Float32Array | null = null;
   private unsubscribers: Array<() => void> = [];
+  /** The open claim's anti-spoofing (liveness-gate.ts). */
+  private readonly liveness: LivenessHook;
 
   constructor(opts: DoorFlowOptions) {
     this.opts = opts;
@@ -110,6 +126,14 @@ export class DoorFlow implements DaemonModule {
     );
     const { timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone, requireGroup = false } = opts.settings;
     this.access = new AccessCheck(opts.db, { timeZone, requireGroup }, opts.kioskId ?? null);
+    this.liveness = new LivenessHook({
+      settings: opts.settings.antiSpoofing,
+      padAvailable: opts.liveness?.padAvailable ?? false,
+      random: opts.liveness?.random,
+      clock: this.clock,
+      onTimeUp: () => this.claim && this.settle(this.claim),
+      onPadScore: (score) => opts.bus.emit('padScore', { score }),
+    });
   }
 
   get state(): FlowState {
@@ -160,9 +184,10 @@ export class DoorFlow implements DaemonModule {
     const deadline = now + this.opts.settings.badgeWindowMs;
     const timer = this.clock.setTimeout(() => this.onWindowClosed(), this.opts.settings.badgeWindowMs);
     this.claim = newClaim({ badge, identity, refusal, openedAt: now, deadline, timer });
+    this.liveness.open(true);
     // The next person may badge while the previous decision is still cooling down.
     this.endCooldown();
-    this.setState('VERIFYING', { deadline }, true);
+    this.setState('VERIFYING', { deadline, ...this.liveness.view() }, true);
   }
 
   /** One analysed frame from the inference worker (null results, i.e. dropped frames, never get here). */
@@ -181,8 +206,12 @@ export class DoorFlow implements DaemonModule {
       }
       // The face must be in front of the camera after the badge was read, not in a frame queued before it.
       if (analysis.capturedAt < claim.openedAt) return;
+      this.liveness.observe(bigEnough ? face : null, analysis.capturedAt);
+      const challenge = this.liveness.changedView();
+      if (challenge) this.setState('VERIFYING', { deadline: claim.deadline ?? undefined, challenge }, true);
       if (!bigEnough) {
         breakStreak(claim);
+        this.settle(claim);
         return;
       }
       this.verifyFrame(claim, face.descriptor, analysis.capturedAt);
@@ -209,8 +238,10 @@ export class DoorFlow implements DaemonModule {
         return;
       }
       this.claim = newClaim({ openedAt: this.clock.now() });
+      this.liveness.open(false);
       this.setState('VERIFYING');
     }
+    this.liveness.observe(face, analysis.capturedAt);
     this.identifyFrame(this.claim, face.descriptor, analysis.capturedAt);
   }
 
@@ -305,12 +336,31 @@ export class DoorFlow implements DaemonModule {
    */
   private settle(claim: Claim): void {
     const k = this.opts.settings.consecutiveFrames;
-    if (claim.matchStreak >= k) {
-      const denial = ruleDenial(this.access, claim, this.clock.now(), this.opts.logger);
-      this.decide(decisionOf(claim, denial === null ? 'granted' : 'denied', denial ?? 'match'), claim);
+    const live = this.liveness.verdict();
+    if (live.kind === 'refused') {
+      this.refuseLiveness(claim, live.reason);
+    } else if (claim.matchStreak >= k) {
+      // Anti-spoofing still pending: keep verifying (the streak goes on) until the face is judged live; then the
+      // access rules (a live, verified person outside their schedule is denied `outside-schedule`).
+      if (live.kind === 'live') {
+        const denial = ruleDenial(this.access, claim, this.clock.now(), this.opts.logger);
+        this.decide(decisionOf(claim, denial === null ? 'granted' : 'denied', denial ?? 'match'), claim);
+      }
     } else if (claim.refusals >= k) {
       this.decide(decisionOf(claim, 'denied', claim.lastRefusal), claim);
     }
+  }
+
+  // ── Anti-spoofing ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Refused by the liveness gate: the true refusal of a badge claim (e.g. unknown badge) stays its reason. */
+  private refuseLiveness(claim: Claim, reason: string): void {
+    const detail = this.liveness.challengeReason;
+    if (detail) this.opts.logger.info({ event: 'liveness', verdict: detail }, `liveness challenge: ${detail}`);
+    const screen = reason === 'anti-spoofing-unavailable' ? undefined : 'liveness';
+    // Face mode: the face shown counts as a failed attempt of its track, as a refused match would.
+    if (claim.badge === null && claim.lastDescriptor) claim.lastRefused = claim.lastDescriptor;
+    this.decide(decisionOf(claim, 'denied', claim.refusal ?? reason), claim, screen);
   }
 
   private onWindowClosed(): void {
@@ -325,7 +375,7 @@ export class DoorFlow implements DaemonModule {
   // ── Decisions ────────────────────────────────────────────────────────────────────────────────────────────
 
   /** The decision that ends `claim` (null: a remote unlock, no claim of its own). */
-  private decide(d: Decision, claim: Claim | null): void {
+  private decide(d: Decision, claim: Claim | null, screen?: 'liveness'): void {
     const { settings } = this.opts;
     if (this.mode === 'face' && d.capturedAt !== null) this.decidedFace = claim?.lastDescriptor ?? null;
     this.closeClaim();
@@ -340,7 +390,8 @@ export class DoorFlow implements DaemonModule {
       this.setState('GRANTED', { name: d.identity?.name });
     } else {
       // The screen's reason is neutral: only a lockout is told apart, never an unknown badge from a known one.
-      this.setState('DENIED', { reason: screenReason(d.reason, lockedNow) });
+      const lockout = lockedNow || d.reason === 'locked-out';
+      this.setState('DENIED', { reason: screen && !lockout ? screen : screenReason(d.reason, lockedNow) });
     }
     this.setState('COOLDOWN');
     this.endCooldown();
@@ -415,6 +466,7 @@ export class DoorFlow implements DaemonModule {
   private closeClaim(): void {
     if (this.claim?.timer) this.clock.clearTimeout(this.claim.timer);
     this.claim = null;
+    this.liveness.close();
   }
 
   private badgeForLog(badge: string): string {
@@ -428,11 +480,7 @@ export class DoorFlow implements DaemonModule {
   }
 
   /** Repeating the same state is noise for the display; `force` re-announces it (start, a new badge window). */
-  private setState(
-    state: FlowState,
-    extra: { deadline?: number; name?: string; reason?: string } = {},
-    force = false,
-  ): void {
+  private setState(state: FlowState, extra: Omit<FlowStateEvent, 'state' | 'mode'> = {}, force = false): void {
     if (state === this.current && !force) return;
     this.current = state;
     const event = { state, mode: this.mode, ...extra };

@@ -59,6 +59,8 @@ export class WorkerAnalyser implements FaceAnalyser {
   backend = '';
   /** The detector the worker runs (`yunet`, `tiny`, `ssd`). */
   detector = '';
+  /** Passive PAD in the worker: 'ready', 'off' (not asked for) or why it could not load. */
+  padStatus = 'off';
   private worker: Worker | null = null;
   private inFlight: (PendingFrame & { id: number }) | null = null;
   private waiting: PendingFrame | null = null;
@@ -147,7 +149,9 @@ export class WorkerAnalyser implements FaceAnalyser {
   private async inEnrollmentWorker<T>(run: (enroller: WorkerAnalyser) => Promise<T>): Promise<T> {
     if (this.closed) throw new FacegateError('the face analyser is closed');
     // No bus: a crash of this worker is an enrollment error, not a door alarm.
-    const enroller = await WorkerAnalyser.start(this.options, { logger: this.deps.logger });
+    // Nor anti-spoofing: enrollment photos are not live frames.
+    const { antiSpoofing: _liveOnly, ...options } = this.options;
+    const enroller = await WorkerAnalyser.start(options, { logger: this.deps.logger });
     try {
       return await run(enroller);
     } finally {
@@ -258,6 +262,7 @@ export class WorkerAnalyser implements FaceAnalyser {
           this.threshold = msg.threshold;
           this.detector = msg.detector;
           this.backend = msg.backend;
+          this.padStatus = msg.pad;
           this.worker = worker;
           resolve();
         } else if (msg.type === 'init-error') {

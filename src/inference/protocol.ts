@@ -16,6 +16,15 @@ export interface InferenceOptions {
   gate: { minFaceSize: number; minScore: number };
   /** Enrollment images larger than this are refused before decoding. */
   maxImagePixels: number;
+  /** Anti-spoofing on live frames (issue 12); absent = none. See liveness-analysis.ts. */
+  antiSpoofing?: LivenessOptions;
+}
+
+export interface LivenessOptions {
+  /** The two MiniFASNet ONNX files (sha256-checked by the caller), or null: no passive PAD score. */
+  padFiles: { v2: string; v1se: string } | null;
+  /** Compute face-api's 68 landmarks of the largest face (the active challenge). */
+  landmarks: boolean;
 }
 
 /** Matches the `recognition.liveTinyInputSize` default (see its comment for the measurements). */
@@ -50,10 +59,22 @@ export interface WireFace {
   descriptor: Float32Array;
   /** YuNet's five keypoints in full-frame coordinates (the default pipeline; absent with tiny/ssd). */
   keypoints?: FiveKeypoints;
+  /** Largest face, passive anti-spoofing on: fused MiniFASNet P(real) on the whole frame (0..1). */
+  pad?: number;
+  /** Largest face, active anti-spoofing on: 68 landmarks as x0, y0, x1, y1 ... in frame pixels. */
+  landmarks68?: Float32Array;
 }
 
 export type FromWorker =
-  | { type: 'ready'; encoderId: string; threshold: number; backend: string; detector: string }
+  | {
+      type: 'ready';
+      encoderId: string;
+      threshold: number;
+      backend: string;
+      detector: string;
+      /** Passive PAD: 'ready', 'off' (not asked for), or why it could not load (the door then fails secure). */
+      pad: string;
+    }
   | { type: 'init-error'; message: string }
   | { type: 'analysis'; id: number; faces: WireFace[]; inferenceMs: number }
   | { type: 'enrolled'; id: number; results: EnrollSampleResult[] }

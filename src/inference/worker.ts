@@ -11,6 +11,7 @@ import type { FaceAnalysisPipeline } from '../recognition/face-types.ts';
 import { decodeImage, type RgbImage } from '../runtime/image.ts';
 import { tf } from '../runtime/tf.ts';
 import { ExitCode, errorMessage } from '../util/errors.ts';
+import { LivenessAnalysis } from './liveness-analysis.ts';
 import {
   DEFAULT_LIVE_TINY_INPUT_SIZE,
   type FromWorker,
@@ -35,8 +36,10 @@ function toImage(wire: WireImage): RgbImage {
 
 // The main thread settled detector and encoder (pipeline-choice.ts): yunet + reid-0095 loads no face-api net.
 let pipeline: FaceAnalysisPipeline;
+let liveness: LivenessAnalysis | null;
 try {
   pipeline = await createPipeline(options.pipeline);
+  liveness = await LivenessAnalysis.create(options.antiSpoofing);
 } catch (err) {
   post({ type: 'init-error', message: errorMessage(err) });
   process.exit(ExitCode.ok);
@@ -48,6 +51,7 @@ post({
   threshold: options.threshold ?? pipeline.encoder.defaultThreshold,
   backend: pipeline.backend,
   detector: pipeline.detector,
+  pad: liveness?.padStatus ?? 'off',
 });
 
 async function enrollOne(image: RgbImage | Error, source: string): Promise<EnrollSampleResult> {
@@ -63,7 +67,8 @@ async function handle(msg: ToWorker): Promise<void> {
       // Live frames are never tight crops: a frame with nobody in it must not pay for three padded re-detections.
       // Faces at a kiosk are large, so live frames use the smaller detector input (faster, and a smaller wasm heap).
       // (YuNet ignores both: it needs no padding and keeps `yunetInputSize` for frames and photos alike.)
-      const result = await pipeline.analyse(toImage(msg), { padRetry: false, tinyInputSize: liveTinyInputSize });
+      const image = toImage(msg);
+      const result = await pipeline.analyse(image, { padRetry: false, tinyInputSize: liveTinyInputSize });
       // Own copies, so each descriptor's buffer can be transferred rather than cloned.
       const faces: WireFace[] = result.faces.map((f) => ({
         box: f.box,
@@ -71,10 +76,12 @@ async function handle(msg: ToWorker): Promise<void> {
         descriptor: Float32Array.from(f.descriptor),
         ...(f.keypoints ? { keypoints: f.keypoints } : {}),
       }));
-      post(
-        { type: 'analysis', id: msg.id, faces, inferenceMs: performance.now() - t0 },
-        faces.map((f) => f.descriptor.buffer as ArrayBuffer),
-      );
+      // Anti-spoofing cues of the largest face, on the whole frame (never on a tight crop).
+      if (liveness && faces[0]) Object.assign(faces[0], await liveness.analyse(image, faces[0].box));
+      post({ type: 'analysis', id: msg.id, faces, inferenceMs: performance.now() - t0 }, [
+        ...faces.map((f) => f.descriptor.buffer as ArrayBuffer),
+        ...faces.flatMap((f) => (f.landmarks68 ? [f.landmarks68.buffer as ArrayBuffer] : [])),
+      ]);
     } else if (msg.type === 'enroll-images') {
       const results: EnrollSampleResult[] = [];
       for (const [i, bytes] of msg.images.entries()) {

@@ -39,6 +39,7 @@ export interface Metrics extends MetricsView {
 }
 
 const LAG_WINDOW_MS = 10_000;
+const LIVENESS_REASONS = new Set(['spoof-suspected', 'liveness-failed', 'anti-spoofing-unavailable']);
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
@@ -112,6 +113,19 @@ export function createMetrics(): Metrics {
     name: 'facegate_alarms_total',
     help: 'Alarms raised, by kind',
     labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  // Anti-spoofing (issue 12): the fused MiniFASNet P(real) of every sampled frame, and refusals by reason.
+  const padScores = new Histogram({
+    name: 'facegate_pad_score',
+    help: 'Fused MiniFASNet P(real) of the frames sampled by claims (passive anti-spoofing)',
+    buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
+    registers: [registry],
+  });
+  const livenessRefusals = new Counter({
+    name: 'facegate_liveness_refusals_total',
+    help: 'Claims refused by anti-spoofing, by reason',
+    labelNames: ['reason'] as const,
     registers: [registry],
   });
   const nstJobs = new Counter({
@@ -194,6 +208,7 @@ export function createMetrics(): Metrics {
       const offs = [
         bus.on('access', (event) => {
           decisions.inc({ result: event.decision, reason: event.reason });
+          if (LIVENESS_REASONS.has(event.reason)) livenessRefusals.inc({ reason: event.reason });
           if (event.latencyMs !== null) decisionLatency.observe(event.latencyMs / 1000);
         }),
         bus.on('relay', ({ state }) => {
@@ -216,6 +231,7 @@ export function createMetrics(): Metrics {
         bus.on('alarm', ({ kind }) => alarms.inc({ kind })),
         bus.on('portraitJob', ({ result, method, seconds }) => nstJob(result, method, seconds)),
         bus.on('outboxDepth', ({ depth }) => outboxDepth.set(nonNegative(depth))),
+        bus.on('padScore', ({ score }) => padScores.observe(Math.min(1, Math.max(0, score)))),
       ];
       return () => {
         for (const off of offs) off();

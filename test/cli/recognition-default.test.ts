@@ -3,7 +3,7 @@
  * with the models imported into a temp `--models-dir` (no network): enroll, verify and identify (same person
  * matches, another does not, the metric is named); a database of dlib encodings keeps matching with dlib and says
  * once how to re-enroll; `enroll --replace` moves a person to reid-0095; `facegate calibrate` on a small labelled
- * folder; `calibrate pad` is reserved.
+ * folder; `calibrate pad` checks its folders.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -116,10 +116,17 @@ describe('the default pipeline through the CLI', { skip: skipUnlessShared }, () 
     assert.match(human.stdout, /^EER /m);
   });
 
-  test('calibrate pad is reserved; one folder of one person is a clear error', async () => {
-    const pad = await facegate(['calibrate', 'pad', 'a', 'b']);
+  test('calibrate pad needs two folders that exist; one folder of one person is a clear error', async () => {
+    const usage = await facegate(['calibrate', 'pad', 'a']);
+    assert.equal(usage.code, 2);
+    assert.deepEqual(errorLines(usage.stderr), [
+      'facegate: usage: facegate calibrate pad <bona-fide dir> <attack dir>',
+    ]);
+    const pad = await facegate(['calibrate', 'pad', path.join(dir, 'no-such-bona'), path.join(dir, 'no-such-attack')]);
     assert.equal(pad.code, 2);
-    assert.deepEqual(errorLines(pad.stderr), ['facegate: calibrate pad is not available in this build']);
+    assert.deepEqual(errorLines(pad.stderr), [
+      `facegate: bona-fide folder ${path.join(dir, 'no-such-bona')} is not a directory`,
+    ]);
     const one = path.join(dir, 'one');
     await mkdir(path.join(one, 'penny'), { recursive: true });
     await symlink(bbt('penny', 1), path.join(one, 'penny', '1.png'));

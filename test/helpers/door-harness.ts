@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { type AccessEvent, type AlarmEvent, EventBus, type FlowStateEvent } from '../../src/bus/event-bus.ts';
 import type { FrameAnalysis } from '../../src/bus/module.ts';
 import { defaultConfig } from '../../src/config/index.ts';
-import { DoorFlow, type DoorFlowSettings } from '../../src/door/door-flow.ts';
+import { DoorFlow, type DoorFlowOptions, type DoorFlowSettings } from '../../src/door/door-flow.ts';
 import { FaceDb } from '../../src/store/face-db.ts';
 import { FakeClock } from './fake-clock.ts';
 
@@ -43,14 +43,18 @@ export interface Harness {
   states: FlowStateEvent[];
   pulses: string[];
   logLines: string[];
-  frame(descriptor: Float32Array | null, opts?: { faceSize?: number; capturedAt?: number }): void;
+  frame(
+    descriptor: Float32Array | null,
+    opts?: { faceSize?: number; capturedAt?: number; pad?: number; landmarks68?: Float32Array },
+  ): void;
   badge(number: string): void;
 }
 
 /** Settings over the defaults; `lockout` and the other attempt sections merge with their own defaults. */
-export type SettingsOverrides = Partial<Omit<DoorFlowSettings, 'lockout' | 'faceLockout'>> & {
+export type SettingsOverrides = Partial<Omit<DoorFlowSettings, 'lockout' | 'faceLockout' | 'antiSpoofing'>> & {
   lockout?: Partial<DoorFlowSettings['lockout']>;
   faceLockout?: Partial<DoorFlowSettings['faceLockout']>;
+  antiSpoofing?: Partial<DoorFlowSettings['antiSpoofing']>;
 };
 
 export function doorSettings(overrides: SettingsOverrides = {}): DoorFlowSettings {
@@ -60,6 +64,9 @@ export function doorSettings(overrides: SettingsOverrides = {}): DoorFlowSetting
     ...overrides,
     lockout: { ...defaults.lockout, ...overrides.lockout },
     faceLockout: { ...defaults.faceLockout, ...overrides.faceLockout },
+    // Anti-spoofing off unless a test asks for it: these hand-made frames carry no PAD score or landmarks, and
+    // the rules under test here are the flow's own (test/door/liveness-gate.test.ts covers the gate).
+    antiSpoofing: { ...defaults.antiSpoofing, mode: 'off', ...overrides.antiSpoofing },
   };
 }
 
@@ -101,7 +108,11 @@ export function encoding(v: Float32Array) {
   };
 }
 
-export async function harness(db: FaceDb, overrides: SettingsOverrides = {}): Promise<Harness> {
+export async function harness(
+  db: FaceDb,
+  overrides: SettingsOverrides = {},
+  extra: Pick<DoorFlowOptions, 'liveness'> = {},
+): Promise<Harness> {
   const bus = new EventBus();
   const clock = new FakeClock();
   const logLines: string[] = [];
@@ -121,6 +132,7 @@ export async function harness(db: FaceDb, overrides: SettingsOverrides = {}): Pr
     encoderId: ENCODER,
     threshold: THRESHOLD,
     clock,
+    ...extra,
   });
   const h: Harness = {
     flow,
@@ -138,7 +150,17 @@ export async function harness(db: FaceDb, overrides: SettingsOverrides = {}): Pr
         seq: 0,
         capturedAt: opts.capturedAt ?? clock.now() - 60,
         analysedAt: clock.now(),
-        faces: descriptor ? [{ box: { x: 10, y: 10, width: size, height: size }, score: 0.9, descriptor }] : [],
+        faces: descriptor
+          ? [
+              {
+                box: { x: 10, y: 10, width: size, height: size },
+                score: 0.9,
+                descriptor,
+                ...(opts.pad === undefined ? {} : { pad: opts.pad }),
+                ...(opts.landmarks68 ? { landmarks68: opts.landmarks68 } : {}),
+              },
+            ]
+          : [],
       };
       flow.onFrameAnalysis(analysis);
     },

@@ -108,26 +108,37 @@ export function registerBenchCommands(program: Command): void {
     .option('--duration <s>', 'measured seconds (the issue asks for 600)', '60')
     .option('--shared <dir>', 'the shared test data directory', defaultSharedDir())
     .option('--pipeline <name>', 'default (yunet + reid-0095) | face-api (tiny + dlib-resnet128)', 'default')
-    .action(async (opts: { source: string; duration: string; shared: string; pipeline: string }, cmd: Command) => {
-      const flags = globalFlags(cmd);
-      const { benchE2e } = await import('../../../bench/e2e.ts');
-      const r = await benchE2e({
-        sharedDir: opts.shared,
-        source: opts.source === 'video' ? 'video' : 'dir',
-        durationS: Math.max(5, Number(opts.duration) || 60),
-        backend: flags.backend ?? 'auto',
-        pipeline: opts.pipeline === 'face-api' ? 'face-api' : 'default',
-        modelsDir: flags.modelsDir,
-        log: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
-      });
-      output(
-        flags,
-        r,
-        `e2e (${r.pipeline}, ${r.backend}, ${r.source}, ${r.durationS} s): decision latency p50 ${r.latency.p50Ms} ms p95 ${r.latency.p95Ms} ms ` +
-          `(${r.latency.decisions} decisions); frame latency p50 ${r.frameLatency.p50Ms} ms; ${r.analysedFps} analysed fps; ` +
-          `${r.droppedFrames} dropped of ${r.capturedFrames}; event-loop lag p99 ${r.eventLoopLagP99Ms} ms; RSS ${r.rssMB} MB`,
-      );
-    });
+    .option('--anti-spoofing <mode>', 'door.antiSpoofing.mode for the run: off | passive | active | both', 'off')
+    .action(
+      async (
+        opts: { source: string; duration: string; shared: string; pipeline: string; antiSpoofing: string },
+        cmd: Command,
+      ) => {
+        const modes = ['off', 'passive', 'active', 'both'] as const;
+        const antiSpoofing = modes.find((m) => m === opts.antiSpoofing);
+        if (!antiSpoofing)
+          throw new FacegateError(`--anti-spoofing ${opts.antiSpoofing}: expected ${modes.join(', ')}`);
+        const flags = globalFlags(cmd);
+        const { benchE2e } = await import('../../../bench/e2e.ts');
+        const r = await benchE2e({
+          sharedDir: opts.shared,
+          source: opts.source === 'video' ? 'video' : 'dir',
+          durationS: Math.max(5, Number(opts.duration) || 60),
+          backend: flags.backend ?? 'auto',
+          pipeline: opts.pipeline === 'face-api' ? 'face-api' : 'default',
+          modelsDir: flags.modelsDir,
+          antiSpoofing,
+          log: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+        });
+        output(
+          flags,
+          r,
+          `e2e (${r.pipeline}, ${r.backend}, ${r.source}, ${r.durationS} s, anti-spoofing ${antiSpoofing}): decision latency p50 ${r.latency.p50Ms} ms p95 ${r.latency.p95Ms} ms ` +
+            `(${r.latency.decisions} decisions); frame latency p50 ${r.frameLatency.p50Ms} ms; ${r.analysedFps} analysed fps; ` +
+            `${r.droppedFrames} dropped of ${r.capturedFrames}; event-loop lag p99 ${r.eventLoopLagP99Ms} ms; RSS ${r.rssMB} MB`,
+        );
+      },
+    );
   bench
     .command('audit-log')
     .description('generate a 1 M-record access log in a temp dir and time `facegate log --since 1h` on it')

@@ -3,7 +3,7 @@
  * (`<dir>/<person>/<photo>.jpg|png`), through the recognition pipeline → genuine and impostor distance
  * distributions, the equal-error rate and the threshold for a target false-accept rate, in the encoder's metric.
  * The shipped thresholds were measured on public photos (which include public figures); a site should check them
- * on its own people. `calibrate pad <bona fide dir> <attack dir>` is reserved for presentation-attack detection.
+ * on its own people. `calibrate pad <bona fide dir> <attack dir>` does the same for anti-spoofing (calibrate-pad.ts).
  * Heavy modules (tfjs, models) load inside the action, so `--help` stays light.
  */
 import type { Dirent } from 'node:fs';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { FacegateError } from '../../util/errors.ts';
 import { globalFlags, output } from '../context.ts';
+import { cliConfig, cliModelsDir } from '../locations.ts';
 import {
   metricName,
   openPipeline,
@@ -57,65 +58,90 @@ export function registerCalibrateCommand(program: Command): void {
       .description(
         'error rates on your own photos (a folder per person): genuine/impostor distances, EER, threshold at a target FAR',
       )
-      .option('--target-far <rate>', 'false-accept rate the suggested threshold must meet (default 0.001)', rateFlag),
-  ).action(async (dir: string, more: string[], opts: RecognitionFlags & { targetFar?: number }, cmd: Command) => {
-    if (dir === 'pad') throw new FacegateError('calibrate pad is not available in this build');
-    if (more.length > 0) throw new FacegateError(`calibrate takes one folder, got extra argument "${more[0]}"`);
-    const flags = globalFlags(cmd);
-    const photos = await labelledPhotos(dir);
-    const people = new Set(photos.map((p) => p.person));
-    if (people.size < 2) throw new FacegateError(`${dir}: needs at least two person folders with photos`);
-    const [{ loadImage }, { calibrationReport, pairDistances }] = await Promise.all([
-      import('../../runtime/image.ts'),
-      import('../../recognition/calibrate-pairs.ts'),
-    ]);
-    const pipeline = await openPipeline(cmd, opts);
-    const encoderId = pipeline.encoder.id;
-    const samples: Array<{ person: string; descriptor: Float32Array }> = [];
-    const missed: string[] = [];
-    for (const photo of photos) {
-      const image = await loadImage(photo.file, { maxPixels: opts.maxPixels }).catch(() => null);
-      const face = image && (await pipeline.analyse(image, { noDetect: opts.detect === false })).faces[0];
-      if (face) samples.push({ person: photo.person, descriptor: face.descriptor });
-      else missed.push(path.relative(dir, photo.file));
-    }
-    pipeline.dispose();
-    const pairs = pairDistances(samples, encoderId);
-    if (pairs.genuine.length === 0 || pairs.impostor.length === 0) {
-      throw new FacegateError(
-        `${dir}: needs two photos with a face of at least one person and faces of two people (got ${pairs.genuine.length} genuine, ${pairs.impostor.length} impostor pairs)`,
+      .option('--target-far <rate>', 'false-accept rate the suggested threshold must meet (default 0.001)', rateFlag)
+      .option(
+        '--target-bpcer <rate>',
+        '`calibrate pad`: bona-fide refusal rate the suggested threshold may reach (default 0.05)',
+        rateFlag,
+      ),
+  ).action(
+    async (
+      dir: string,
+      more: string[],
+      opts: RecognitionFlags & { targetFar?: number; targetBpcer?: number },
+      cmd: Command,
+    ) => {
+      if (dir === 'pad') {
+        const [bonaDir, attackDir, ...extra] = more;
+        if (!bonaDir || !attackDir || extra.length > 0)
+          throw new FacegateError('usage: facegate calibrate pad <bona-fide dir> <attack dir>');
+        const flags = globalFlags(cmd);
+        const { calibratePad, calibratePadText } = await import('./calibrate-pad.ts');
+        const report = await calibratePad(bonaDir, attackDir, {
+          threshold: (await cliConfig(cmd)).door.antiSpoofing.threshold,
+          targetBpcer: opts.targetBpcer ?? 0.05,
+          modelsDir: await cliModelsDir(cmd),
+        });
+        output(flags, report, calibratePadText(report));
+        return;
+      }
+      if (more.length > 0) throw new FacegateError(`calibrate takes one folder, got extra argument "${more[0]}"`);
+      const flags = globalFlags(cmd);
+      const photos = await labelledPhotos(dir);
+      const people = new Set(photos.map((p) => p.person));
+      if (people.size < 2) throw new FacegateError(`${dir}: needs at least two person folders with photos`);
+      const [{ loadImage }, { calibrationReport, pairDistances }] = await Promise.all([
+        import('../../runtime/image.ts'),
+        import('../../recognition/calibrate-pairs.ts'),
+      ]);
+      const pipeline = await openPipeline(cmd, opts);
+      const encoderId = pipeline.encoder.id;
+      const samples: Array<{ person: string; descriptor: Float32Array }> = [];
+      const missed: string[] = [];
+      for (const photo of photos) {
+        const image = await loadImage(photo.file, { maxPixels: opts.maxPixels }).catch(() => null);
+        const face = image && (await pipeline.analyse(image, { noDetect: opts.detect === false })).faces[0];
+        if (face) samples.push({ person: photo.person, descriptor: face.descriptor });
+        else missed.push(path.relative(dir, photo.file));
+      }
+      pipeline.dispose();
+      const pairs = pairDistances(samples, encoderId);
+      if (pairs.genuine.length === 0 || pairs.impostor.length === 0) {
+        throw new FacegateError(
+          `${dir}: needs two photos with a face of at least one person and faces of two people (got ${pairs.genuine.length} genuine, ${pairs.impostor.length} impostor pairs)`,
+        );
+      }
+      const threshold = await thresholdFor(cmd, pipeline.encoder, opts);
+      const targetFar = opts.targetFar ?? 0.001;
+      const report = calibrationReport(pairs, targetFar, threshold);
+      const metric = metricName(encoderId);
+      const d = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+      const dist = (name: string, s: typeof report.genuine) =>
+        `${name}: ${s.count} pairs, min ${d(s.min)}  p5 ${d(s.p05)}  median ${d(s.median)}  p95 ${d(s.p95)}  max ${d(s.max)}`;
+      const human = [
+        `${encoderId} (${pipeline.detector}), ${metric}: ${samples.length} of ${photos.length} photos encoded, ${people.size} people${missed.length ? `; no face in: ${missed.join(', ')}` : ''}`,
+        dist('genuine ', report.genuine),
+        dist('impostor', report.impostor),
+        `EER ${pct(report.eer.eer)} at threshold ${d(report.eer.threshold)} (FAR ${report.eer.falseAccepts}/${report.eer.impostorPairs}, FRR ${report.eer.falseRejects}/${report.eer.genuinePairs})`,
+        `for FAR ≤ ${targetFar}: threshold ${d(report.atTargetFar.threshold)} (accept when distance < it) → FAR ${report.atTargetFar.falseAccepts}/${report.atTargetFar.impostorPairs}, FRR ${report.atTargetFar.falseRejects}/${report.atTargetFar.genuinePairs} (${pct(report.atTargetFar.frr)})${targetFar < report.smallestMeasurableFar ? `; note: ${report.impostor.count} impostor pairs cannot measure a FAR below ${report.smallestMeasurableFar.toExponential(1)}` : ''}`,
+        `at the threshold in force ${threshold}: FAR ${pct(report.atThreshold.far)} (${report.atThreshold.falseAccepts}/${report.atThreshold.impostorPairs}), FRR ${pct(report.atThreshold.frr)} (${report.atThreshold.falseRejects}/${report.atThreshold.genuinePairs})`,
+      ].join('\n');
+      output(
+        flags,
+        {
+          encoder: encoderId,
+          detector: pipeline.detector,
+          metric: pipeline.encoder.metric ?? 'euclidean',
+          people: people.size,
+          photos: photos.length,
+          encoded: samples.length,
+          missed,
+          threshold,
+          ...report,
+          distances: pairs,
+        },
+        human,
       );
-    }
-    const threshold = await thresholdFor(cmd, pipeline.encoder, opts);
-    const targetFar = opts.targetFar ?? 0.001;
-    const report = calibrationReport(pairs, targetFar, threshold);
-    const metric = metricName(encoderId);
-    const d = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
-    const dist = (name: string, s: typeof report.genuine) =>
-      `${name}: ${s.count} pairs, min ${d(s.min)}  p5 ${d(s.p05)}  median ${d(s.median)}  p95 ${d(s.p95)}  max ${d(s.max)}`;
-    const human = [
-      `${encoderId} (${pipeline.detector}), ${metric}: ${samples.length} of ${photos.length} photos encoded, ${people.size} people${missed.length ? `; no face in: ${missed.join(', ')}` : ''}`,
-      dist('genuine ', report.genuine),
-      dist('impostor', report.impostor),
-      `EER ${pct(report.eer.eer)} at threshold ${d(report.eer.threshold)} (FAR ${report.eer.falseAccepts}/${report.eer.impostorPairs}, FRR ${report.eer.falseRejects}/${report.eer.genuinePairs})`,
-      `for FAR ≤ ${targetFar}: threshold ${d(report.atTargetFar.threshold)} (accept when distance < it) → FAR ${report.atTargetFar.falseAccepts}/${report.atTargetFar.impostorPairs}, FRR ${report.atTargetFar.falseRejects}/${report.atTargetFar.genuinePairs} (${pct(report.atTargetFar.frr)})${targetFar < report.smallestMeasurableFar ? `; note: ${report.impostor.count} impostor pairs cannot measure a FAR below ${report.smallestMeasurableFar.toExponential(1)}` : ''}`,
-      `at the threshold in force ${threshold}: FAR ${pct(report.atThreshold.far)} (${report.atThreshold.falseAccepts}/${report.atThreshold.impostorPairs}), FRR ${pct(report.atThreshold.frr)} (${report.atThreshold.falseRejects}/${report.atThreshold.genuinePairs})`,
-    ].join('\n');
-    output(
-      flags,
-      {
-        encoder: encoderId,
-        detector: pipeline.detector,
-        metric: pipeline.encoder.metric ?? 'euclidean',
-        people: people.size,
-        photos: photos.length,
-        encoded: samples.length,
-        missed,
-        threshold,
-        ...report,
-        distances: pairs,
-      },
-      human,
-    );
-  });
+    },
+  );
 }

@@ -8,6 +8,7 @@ import { registerConfigCommands } from './config.ts';
 import { registerDbCommands } from './db.ts';
 import { registerLogCommand } from './log.ts';
 import { registerModelsCommands } from './models.ts';
+import { registerPadCommand } from './pad.ts';
 import { registerRecognitionCommands } from './recognition.ts';
 import { registerRunCommand } from './run.ts';
 import { registerStylizeCommands } from './stylize.ts';
@@ -26,4 +27,5 @@ export const commandGroups: RegisterCommands[] = [
   registerAccessCommands,
   registerLogCommand,
   registerCalibrateCommand,
+  registerPadCommand,
 ];

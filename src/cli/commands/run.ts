@@ -21,6 +21,7 @@ interface RunFlags {
   failSafe?: boolean;
   mqtt?: string;
   httpPort?: string;
+  antiSpoofing?: string;
 }
 
 /** A number flag stays a string when it is not one, so the schema reports it like any other bad value. */
@@ -46,6 +47,9 @@ export function runOverrides(flags: RunFlags, global: ReturnType<typeof globalFl
       mode: flags.mode as FacegateConfig['door']['mode'] | undefined,
       unlockPulseMs: numberOrRaw(flags.unlockPulseMs),
       failSafe: flags.failSafe,
+      // Any string: the schema refuses unknown modes with the list of valid ones.
+      // Only the mode: the rest of the section merges from the file (undefined values are skipped).
+      antiSpoofing: { mode: flags.antiSpoofing } as FacegateConfig['door']['antiSpoofing'],
     },
     logging: { level: flags.logLevel as FacegateConfig['logging']['level'] | undefined },
     data: { dir: global.dataDir, dbFile: global.db },
@@ -73,6 +77,7 @@ export function registerRunCommand(program: Command): void {
       '--mqtt <url>',
       'broker URL (mqtt://host:1883, mqtts://...), or none; default: an embedded broker on 127.0.0.1',
     )
+    .option('--anti-spoofing <mode>', 'off | passive (MiniFASNet) | active (head-turn/blink challenge) | both')
     .option('--http-port <n>', 'port of the kiosk page, /healthz and /metrics on 127.0.0.1 (default 8080)')
     .action(async (flags: RunFlags, cmd: Command) => {
       const global = globalFlags(cmd);

@@ -72,6 +72,24 @@ const accessRuleKeys = {
     })
     .prefault({}),
 };
+/**
+ * Presentation-attack detection (issue 12). `passive`: the fused MiniFASNet P(real), as the median over `frames`
+ * analysed frames of the claim spread over ≥ 0.3 s, must reach `threshold`. `active`: after the badge read, a random
+ * challenge of `challengeSteps` steps (turn left / turn right / blink) in `challengeMs`, from the 68 landmarks.
+ * `both`: the two. `whenUnavailable`: what the door does when the passive model is missing (deny = fail secure).
+ */
+export const antiSpoofingSection = z
+  .strictObject({
+    mode: z.enum(['off', 'passive', 'active', 'both']).default('passive'),
+    /** Fused P(real) at or above which a claim is live (measured APCER/BPCER at 0.5: bench/RESULTS.md, issue 12). */
+    threshold: z.number().min(0).max(1).default(0.5),
+    /** PAD-scored frames whose median decides (spread over ≥ 0.3 s). */
+    frames: z.number().int().min(1).max(15).default(3),
+    challengeSteps: z.number().int().min(1).max(3).default(2),
+    challengeMs: z.number().int().min(1000).max(30_000).default(5000),
+    whenUnavailable: z.enum(['deny', 'allow']).default('deny'),
+  })
+  .prefault({});
 
 export const doorSection = z
   .strictObject({
@@ -126,9 +144,13 @@ export const doorSection = z
     /** Door open longer than this after a grant raises `door-held-open`. */
     heldOpenMs: z.number().int().positive().default(30_000),
     ...accessRuleKeys,
+    /** Anti-spoofing (liveness) before a face grant: see antiSpoofingSection. */
+    antiSpoofing: antiSpoofingSection,
   })
   .prefault({});
 
 export type DoorConfig = z.infer<typeof doorSection>;
+export type AntiSpoofingConfig = z.infer<typeof antiSpoofingSection>;
+export type AntiSpoofingMode = AntiSpoofingConfig['mode'];
 export type LockoutConfig = z.infer<typeof lockoutSection>;
 export type RateLimitConfig = DoorConfig['unknownBadgeLimit'];

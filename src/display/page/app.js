@@ -8,6 +8,14 @@ const SCREENS = {
   badge: { icon: 'i-badge', headline: () => 'Please show your badge', subline: () => '' },
   look: { icon: 'i-face', headline: () => 'Look at the camera', subline: () => 'Hold still for a moment' },
   checking: { icon: 'i-wait', headline: () => 'Checking…', subline: () => 'Look at the camera' },
+  challenge: {
+    icon: 'i-face',
+    headline: (v) => (v.challenge && STEPS[v.challenge.step] ? STEPS[v.challenge.step].words : 'Hold still'),
+    subline: (v) =>
+      v.challenge
+        ? `Step ${Math.min(v.challenge.stepIndex + 1, v.challenge.stepCount)} of ${v.challenge.stepCount}`
+        : '',
+  },
   granted: {
     icon: 'i-check',
     headline: (v) => (v.name ? `Welcome, ${v.name}` : 'Door open'),
@@ -19,6 +27,12 @@ const SCREENS = {
     headline: (v) => (v.mode === 'face' ? 'Access locked' : 'Badge locked'),
     subline: (v) => v.message || '',
   },
+};
+/** The liveness challenge's steps: a big arrow or eye, and the words. Left/right are the person's own. */
+const STEPS = {
+  'turn-left': { icon: 'i-left', words: 'Turn your head to your left' },
+  'turn-right': { icon: 'i-right', words: 'Turn your head to your right' },
+  blink: { icon: 'i-eye', words: 'Close your eyes for a moment' },
 };
 const BANNER_ICONS = { camera: 'i-camera', broker: 'i-network', door: 'i-door' };
 
@@ -44,7 +58,8 @@ function render(next) {
 
   const screen = SCREENS[next.screen];
   if (screen) {
-    useIcon($('prompt-icon'), screen.icon);
+    const step = next.screen === 'challenge' && next.challenge ? STEPS[next.challenge.step] : null;
+    useIcon($('prompt-icon'), step ? step.icon : screen.icon);
     $('headline').textContent = screen.headline(next);
     $('subline').textContent = screen.subline(next);
   }
@@ -52,6 +67,8 @@ function render(next) {
     countdownTotalMs = Math.max(1000, next.deadline - next.serverNow);
   }
   $('countdown-wrap').hidden = !(next.screen === 'look' && next.deadline);
+  $('challenge-wrap').hidden = !(next.screen === 'challenge' && next.challenge);
+  if (next.challenge) $('challenge-bar').style.width = `${Math.round(next.challenge.fraction * 100)}%`;
 
   renderBanners(next.banners);
   renderProgress(next.portraitProgress);
