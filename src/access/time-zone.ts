@@ -36,6 +36,9 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
       `unknown time zone ${JSON.stringify(String(timeZone).slice(0, 64))} (expected an IANA name like Europe/Berlin or UTC)`,
     );
   if (typeof timeZone !== 'string' || timeZone.length === 0 || timeZone.length > 64) throw bad();
+  // Newer ICU (Node 24) also accepts UTC offsets ("+01:00"), older (Node 20) refuses them: IANA names only, so a
+  // schedule means the same on every runtime (an offset has no daylight saving: "UTC" or "Etc/GMT-1" say so).
+  if (/^[+-]/.test(timeZone)) throw bad();
   try {
     f = new Intl.DateTimeFormat('en-US', {
       timeZone,

@@ -43,6 +43,8 @@ export function systemTimeZone(): string {
 }
 
 function isTimeZone(name: string): boolean {
+  // IANA names only: newer ICU (Node 24) also accepts UTC offsets like "+01:00", older (Node 20) refuses them.
+  if (/^[+-]/.test(name)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
     return true;
