@@ -22,23 +22,21 @@ export function fleetHandler(deps: HandlerDeps): MqttHandler {
   let fleet: FleetSync | null = null;
   let rules: RuleFleetSync | null = null;
 
-  function handleRules(sync: RuleFleetSync, topic: string, payload: Buffer): void {
-    if (payload.length > 0) {
-      const scanned =
-        payload.length > config.limits.fleetRecordBytes
-          ? { ok: false as const, error: `record is ${payload.length} bytes, over ${config.limits.fleetRecordBytes}` }
-          : scanJson(payload, inbound.jsonLimits);
-      if (!scanned.ok) {
-        inbound.malformed(topic, scanned.error);
-        return;
-      }
-    }
-    sync.handle(topic, payload);
+  /** A retained record refused by size and shape before parsing (logged as malformed), or null when it may go on. */
+  function refusal(topic: string, payload: Buffer): string | null {
+    if (payload.length === 0) return null; // an emptied retained topic: the sync code answers it
+    const scanned =
+      payload.length > config.limits.fleetRecordBytes
+        ? { ok: false as const, error: `record is ${payload.length} bytes, over ${config.limits.fleetRecordBytes}` }
+        : scanJson(payload, inbound.jsonLimits);
+    if (scanned.ok) return null;
+    inbound.malformed(topic, scanned.error);
+    return scanned.error;
   }
 
   function handleFleet(sync: FleetSync, topic: string, payload: Buffer): void {
     if (rules?.owns(topic)) {
-      handleRules(rules, topic, payload);
+      if (refusal(topic, payload) === null) rules.handle(topic, payload);
       return;
     }
     if (!sync.owns(topic)) return;
@@ -47,18 +45,7 @@ export function fleetHandler(deps: HandlerDeps): MqttHandler {
       else inbound.malformed(topic, `sync marker is ${payload.length} bytes`);
       return;
     }
-    if (payload.length > 0) {
-      const scanned =
-        payload.length > config.limits.fleetRecordBytes
-          ? { ok: false as const, error: `record is ${payload.length} bytes, over ${config.limits.fleetRecordBytes}` }
-          : scanJson(payload, inbound.jsonLimits);
-      if (!scanned.ok) {
-        inbound.malformed(topic, scanned.error);
-        sync.handle(topic, REFUSED_RECORD);
-        return;
-      }
-    }
-    sync.handle(topic, payload);
+    sync.handle(topic, refusal(topic, payload) === null ? payload : REFUSED_RECORD);
   }
 
   return {
