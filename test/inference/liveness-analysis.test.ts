@@ -222,7 +222,8 @@ describe('anti-spoofing cues on real images', { skip: skipUnlessShared }, () => 
 
 describe('the inference worker with anti-spoofing', { skip: skipUnlessShared }, () => {
   const options = (padFiles: typeof PAD_FILES) => ({
-    pipeline: { backend: 'wasm' as const },
+    // The face-api pipeline (its models ship in the npm package): this test is about the anti-spoofing cues.
+    pipeline: { backend: 'wasm' as const, detector: 'tiny' as const, encoder: 'dlib-resnet128' },
     threshold: null,
     gate: { minFaceSize: 40, minScore: 0.5 },
     maxImagePixels: 40_000_000,

@@ -48,7 +48,9 @@ describe('facegate CLI with --encoder facenet-nn4small2 --no-detect', { skip: sk
     ]) {
       const r = await facegate([...args, ...common()]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /weights not found in .*facenet-nn4small2: run "facegate models import facenet <dir>"/);
+      // With --json the error is JSON on stdout (its exit code unchanged); otherwise one line on stderr.
+      const message = args.includes('--json') ? (JSON.parse(r.stdout) as { error: string }).error : r.stderr;
+      assert.match(message, /weights not found in .*facenet-nn4small2: run "facegate models import facenet <dir>"/);
     }
   });
 
